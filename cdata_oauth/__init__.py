@@ -1,0 +1,73 @@
+"""cdata_oauth: OAuth token operations as SQL stored procedures, behind PEP 249.
+
+    >>> import cdata_oauth
+    >>> conn = cdata_oauth.connect("OAuthVersion=2.0;OAuthClientId=...;...")
+    >>> conn.execute("EXEC GetOAuthAccessToken GrantType='CLIENT'").fetchone()
+
+Importing the package loads only the standard library; sqlglot, requests and oauthlib
+load at first use.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .dbapi import Connection, Cursor
+from .exceptions import (
+    DatabaseError,
+    DataError,
+    Error,
+    IntegrityError,
+    InterfaceError,
+    InternalError,
+    NotSupportedError,
+    OAuthError,
+    OperationalError,
+    ProgrammingError,
+    Warning,
+)
+from .properties import ConnectionProperties
+from .types import (
+    BINARY,
+    DATETIME,
+    NUMBER,
+    ROWID,
+    STRING,
+    Binary,
+    Date,
+    DateFromTicks,
+    Time,
+    TimeFromTicks,
+    Timestamp,
+    TimestampFromTicks,
+)
+
+__version__ = "0.1.0"
+
+apilevel = "2.0"
+"""PEP 249 level this module implements."""
+
+threadsafety = 2
+"""Threads may share the module and connections, but not cursors: a connection guards
+its state with locks and gives each thread its own HTTP session."""
+
+paramstyle = "qmark"
+"""Placeholders are ``?`` (bound from a sequence); ``@name`` binds from a mapping."""
+
+
+def connect(connection_string: str | None = None, **properties: Any) -> Connection:
+    """Open a connection from ``"Name=Value;..."`` and/or keyword properties (keywords win).
+
+    Bad properties raise ``ProgrammingError`` here, naming the property and why.
+    """
+    return Connection(ConnectionProperties.from_sources(connection_string, **properties))
+
+
+__all__ = [
+    "BINARY", "DATETIME", "NUMBER", "ROWID", "STRING", "Binary", "Connection",
+    "ConnectionProperties", "Cursor", "DataError", "DatabaseError", "Date", "DateFromTicks",
+    "Error", "IntegrityError", "InterfaceError", "InternalError", "NotSupportedError",
+    "OAuthError", "OperationalError", "ProgrammingError", "Time", "TimeFromTicks",
+    "Timestamp", "TimestampFromTicks", "Warning", "__version__", "apilevel", "connect",
+    "paramstyle", "threadsafety",
+]

@@ -1,0 +1,67 @@
+"""What an API Script file declares: a procedure's inputs, outputs, sets and operation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ScriptInput:
+    """An ``api:info`` input. ``name`` may end in ``:*`` (a family such as OAuthParam:*)."""
+
+    name: str
+    description: str = ""
+    default: str | None = None
+    required: bool = False
+    values: tuple[str, ...] = ()
+    xs_type: str = "string"
+    secret: bool = False
+
+    @property
+    def prefix(self) -> str | None:
+        """``OAuthParam:`` for ``OAuthParam:*``; None for an ordinary input."""
+        return self.name[:-1] if self.name.endswith(":*") else None
+
+    def accepts(self, name: str) -> bool:
+        prefix = self.prefix
+        if prefix is None:
+            return name.lower() == self.name.lower()
+        return name.lower().startswith(prefix.lower()) and len(name) > len(prefix)
+
+
+@dataclass(frozen=True)
+class ScriptOutput:
+    """An ``api:info`` output: a result column, or a family of them (``OAuthParam:*``)."""
+
+    name: str
+    description: str = ""
+    xs_type: str = "string"
+
+    @property
+    def prefix(self) -> str | None:
+        return self.name[:-1] if self.name.endswith(":*") else None
+
+
+@dataclass(frozen=True)
+class Script:
+    """A procedure defined by one API Script file."""
+
+    name: str
+    description: str
+    inputs: tuple[ScriptInput, ...]
+    outputs: tuple[ScriptOutput, ...]
+    sets: tuple[tuple[str, str], ...]
+    operation: str
+    source: str = "<builtin>"
+    _inputs_by_name: dict[str, ScriptInput] = field(default_factory=dict, compare=False,
+                                                    repr=False)
+
+    def __post_init__(self) -> None:
+        self._inputs_by_name.update({i.name.lower(): i for i in self.inputs if not i.prefix})
+
+    def find_input(self, name: str) -> ScriptInput | None:
+        """The input that accepts ``name`` (case-insensitive), wildcards last."""
+        found = self._inputs_by_name.get(name.lower())
+        if found is not None:
+            return found
+        return next((i for i in self.inputs if i.prefix and i.accepts(name)), None)

@@ -1,0 +1,1 @@
+"""Fixtures for the badserver test server (filled in by its issue)."""

@@ -1,0 +1,1 @@
+"""Fixtures for the browser test server (filled in by its issue)."""

@@ -1,0 +1,1 @@
+"""Fixtures for the dante test server (filled in by its issue)."""

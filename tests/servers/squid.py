@@ -1,0 +1,1 @@
+"""Fixtures for the squid test server (filled in by its issue)."""

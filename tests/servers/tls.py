@@ -1,0 +1,1 @@
+"""Fixtures for the tls test server (filled in by its issue)."""
