@@ -10,7 +10,7 @@ load at first use.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .dbapi import Connection, Cursor
 from .exceptions import (
@@ -63,8 +63,21 @@ def connect(connection_string: str | None = None, **properties: Any) -> Connecti
     return Connection(ConnectionProperties.from_sources(connection_string, **properties))
 
 
+if TYPE_CHECKING:
+    from .auth import BearerAuth
+
+
+def __getattr__(name: str) -> Any:
+    """``BearerAuth`` loads on first use, so that importing the package skips requests."""
+    if name == "BearerAuth":
+        from .auth import BearerAuth
+
+        return BearerAuth
+    raise AttributeError(f"module 'cdata_oauth' has no attribute {name!r}")
+
+
 __all__ = [
-    "BINARY", "DATETIME", "NUMBER", "ROWID", "STRING", "Binary", "Connection",
+    "BINARY", "DATETIME", "NUMBER", "ROWID", "STRING", "BearerAuth", "Binary", "Connection",
     "ConnectionProperties", "Cursor", "DataError", "DatabaseError", "Date", "DateFromTicks",
     "Error", "IntegrityError", "InterfaceError", "InternalError", "NotSupportedError",
     "OAuthError", "OperationalError", "ProgrammingError", "Time", "TimeFromTicks",

@@ -29,7 +29,7 @@ def _read_folder(folder: Path) -> dict[str, Script]:
             if key in scripts:
                 raise ProgrammingError(
                     f"Procedure {script.name} is defined twice in {folder}: "
-                    f"{scripts[key].source} and {path.name}.")
+                    f"{scripts[key].source} and {path.name}; remove or rename one.")
             scripts[key] = script
     return scripts
 
@@ -49,7 +49,8 @@ class Catalog:
                 self._scripts.update(_read_folder(folder))
             except OSError as exc:
                 raise ProgrammingError(
-                    f"Location {location!r} cannot be read ({exc.strerror or exc}).") from exc
+                    f"Location {location!r} cannot be read ({exc.strerror or exc}); check that "
+                    "the folder and its files are readable.") from exc
 
     def lookup(self, name: str) -> Script:
         script = self._scripts.get(name.lower())

@@ -5,13 +5,17 @@ small state store for values that must survive between two statements (WEB mode)
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
 from .properties import ConnectionProperties
 from .transport import Transport, TransportSettings
 
-__all__ = ["ConnectionContext"]
+__all__ = ["TRANSPORTS_PER_THREAD", "ConnectionContext"]
+
+TRANSPORTS_PER_THREAD = 8
+"""Distinct transport settings a thread keeps open; the least recently used is closed."""
 
 
 class ConnectionContext:
@@ -19,23 +23,38 @@ class ConnectionContext:
 
     def __init__(self, properties: ConnectionProperties) -> None:
         self.properties = properties
-        self._local = threading.local()
-        self._transports: list[Transport] = []
+        self._caches: dict[threading.Thread, OrderedDict[TransportSettings, Transport]] = {}
+        self._cache_lock = threading.Lock()  # not .lock: operations may hold that long
         self._lock = threading.RLock()
         self._state: dict[str, Any] = {}
 
     def transport(self, inputs: Mapping[str, Any]) -> Transport:
-        """A transport for these inputs, reused per thread while its settings match."""
+        """A transport for these inputs, reused per thread while its settings match.
+
+        Each thread has its own (requests sessions are not thread-safe); a thread keeps at
+        most TRANSPORTS_PER_THREAD, and the transports of finished threads are closed, so
+        a long-lived connection does not pile up sockets.
+        """
         settings = TransportSettings.from_inputs(inputs)
-        cache: dict[TransportSettings, Transport] | None = getattr(self._local, "cache", None)
-        if cache is None:
-            cache = self._local.cache = {}
-        transport = cache.get(settings)
+        me = threading.current_thread()
+        stale: list[Transport] = []
+        with self._cache_lock:
+            cache = self._caches.get(me)
+            if cache is None:
+                for thread in [t for t in self._caches if not t.is_alive()]:
+                    stale.extend(self._caches.pop(thread).values())
+                cache = self._caches[me] = OrderedDict()
+            transport = cache.get(settings)
+            if transport is not None:
+                cache.move_to_end(settings)
         if transport is None:
             transport = Transport(settings)
-            cache[settings] = transport
-            with self._lock:
-                self._transports.append(transport)
+            with self._cache_lock:
+                cache[settings] = transport
+                while len(cache) > TRANSPORTS_PER_THREAD:
+                    stale.append(cache.popitem(last=False)[1])
+        for old in stale:
+            old.close()
         return transport
 
     @property
@@ -55,8 +74,10 @@ class ConnectionContext:
             return self._state.pop(key, None)
 
     def close(self) -> None:
+        with self._cache_lock:
+            transports = [t for cache in self._caches.values() for t in cache.values()]
+            self._caches.clear()
         with self._lock:
-            transports, self._transports = self._transports, []
             self._state.clear()
         for transport in transports:
             transport.close()

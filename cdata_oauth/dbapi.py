@@ -10,14 +10,18 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 
 from . import exceptions as exc
+from . import sql
 from .binding import Inputs, bind
 from .catalog import Catalog
 from .context import ConnectionContext
 from .exceptions import InterfaceError, InternalError, NotSupportedError, ProgrammingError
+from .operations import Invocation, get_operation
 from .properties import ConnectionProperties
 from .redaction import scrub
 from .results import ResultSet, project
 from .scripts import Script
+from .sql import Call
+from .systables import run_select
 
 __all__ = ["Connection", "Cursor"]
 
@@ -66,6 +70,11 @@ class Connection:
         self.closed = False
         self._close_lock = threading.Lock()
         self.hooks = list(type(self).hooks)
+        from .lifecycle import TokenLifecycle
+
+        self.tokens = TokenLifecycle.attach(self)
+        """The connection's OAuth tokens: ``tokens.current()`` (renewed when due),
+        ``tokens.refresh()``, ``tokens.stored()``; see the README's token lifecycle."""
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
@@ -106,9 +115,6 @@ class Connection:
 
     def run_procedure(self, procedure: str, args: Sequence[tuple[str | None, Any]]) -> ResultSet:
         """Look up, bind and run one procedure; every failure is a PEP 249 exception."""
-        from .operations import Invocation, get_operation
-        from .sql import Call
-
         script = self.catalog.lookup(procedure)
         inputs = bind(script, Call(procedure, tuple(args)), self.properties)
         try:
@@ -161,9 +167,6 @@ class Cursor:
 
     def execute(self, operation: str, parameters: Any = None) -> Cursor:
         """Run one EXEC (or a SELECT on a system table); returns the cursor."""
-        from . import sql
-        from .systables import run_select
-
         self._check_usable()
         self._result, self.rowcount, self._position = None, -1, 0
         template = sql.parse(operation)
@@ -181,9 +184,14 @@ class Cursor:
         """Run the statement once per parameter set; the cursor keeps every row, in order.
 
         All runs must give the same columns (wildcard outputs may differ between runs);
-        otherwise the last run's result is kept and earlier rows are dropped.
+        otherwise the last run's result is kept and earlier rows are dropped. A failing run
+        raises and leaves no result. An empty sequence runs nothing (rowcount -1).
         """
+        from . import sql
+
         self._check_usable()
+        self._result, self.rowcount, self._position = None, -1, 0
+        sql.parse(operation)  # a bad statement fails even when there is nothing to run
         rows: list[tuple[Any, ...]] = []
         last: ResultSet | None = None
         for parameters in seq_of_parameters:

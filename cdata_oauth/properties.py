@@ -161,7 +161,8 @@ def lookup_property(name: str) -> PropertySpec:
     hint = ""
     if suggestions:
         hint = " Did you mean " + " or ".join(REGISTRY[s].name for s in suggestions) + "?"
-    raise ProgrammingError(f"Unknown connection property {name.strip()!r}.{hint}")
+    raise ProgrammingError(f"Unknown connection property {name.strip()!r}.{hint} Correct its "
+                           "spelling or remove it; names are case-insensitive.")
 
 
 def parse_connection_string(text: str) -> list[tuple[str, str]]:
@@ -186,7 +187,8 @@ def parse_connection_string(text: str) -> list[tuple[str, str]]:
         name = text[i:eq].strip()
         if not name:
             raise ProgrammingError(
-                f"Malformed connection string: a value at position {eq} has no property name.")
+                f"Malformed connection string: a value at position {eq} has no property name; "
+                "write Name=Value.")
         i = eq + 1
         while i < n and text[i] in " \t":
             i += 1
@@ -198,7 +200,8 @@ def parse_connection_string(text: str) -> list[tuple[str, str]]:
                 if i >= n:
                     raise ProgrammingError(
                         f"Malformed connection string: the value of {name} opens a {quote} "
-                        "quote that is never closed.")
+                        "quote that is never closed; close it, and double any quote inside "
+                        "the value.")
                 if text[i] == quote:
                     if i + 1 < n and text[i + 1] == quote:
                         chars.append(quote)
@@ -255,7 +258,7 @@ class ConnectionProperties(Mapping[str, Any]):
                 if key in merged:
                     raise ProgrammingError(
                         f"Connection property {lookup_property(name).name} is given twice "
-                        "in the connection string.")
+                        "in the connection string; give it once.")
                 merged[key] = value
         for name, value in kwargs.items():
             merged[lookup_property(name).name.lower()] = value

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 _SECRET_WORDS = ("secret", "password", "token", "verifier", "postdata", "code")
 _NOT_SECRET = frozenset({"oauthtokentimestamp", "oauthaccesstokenurl", "oauthrequesttokenurl",
@@ -12,6 +13,7 @@ _NOT_SECRET = frozenset({"oauthtokentimestamp", "oauthaccesstokenurl", "oauthreq
 MASK = "********"
 
 
+@lru_cache(maxsize=1024)
 def is_secret_name(name: str) -> bool:
     """True for names whose values must never be shown (case-insensitive)."""
     lowered = name.lower()

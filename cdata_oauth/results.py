@@ -28,22 +28,36 @@ def _column(name: str, code: str) -> Description:
     return (name, code, None, None, None, None, True)
 
 
+_LAYOUT_CACHE_SIZE = 256
+_layouts: dict[int, tuple[Script, tuple[tuple[str, str, Description], ...]]] = {}
+
+
+def _declared_columns(script: Script) -> tuple[tuple[str, str, Description], ...]:
+    """(folded name, type, column) of each declared, non-wildcard output; kept per script."""
+    hit = _layouts.get(id(script))
+    if hit is not None and hit[0] is script:
+        return hit[1]
+    layout = tuple((o.name.lower(), o.xs_type, _column(o.name, type_code_for(o.xs_type)))
+                   for o in script.outputs if not o.prefix)
+    if len(_layouts) >= _LAYOUT_CACHE_SIZE:
+        _layouts.clear()
+    _layouts[id(script)] = (script, layout)
+    return layout
+
+
 def project(script: Script, outputs: Mapping[str, Any]) -> ResultSet:
     """One row holding the script's outputs, taken from what the operation returned."""
     by_key = {k.lower(): (k, v) for k, v in outputs.items()}
-    names: list[str] = []
-    codes: list[str] = []
     row: list[Any] = []
-    used: set[str] = set()
-    for output in script.outputs:
-        if output.prefix:
-            continue
-        _, value = by_key.get(output.name.lower(), (output.name, None))
-        value = _as_type(value, output.xs_type)
-        names.append(output.name)
-        codes.append(type_code_for(output.xs_type))
-        row.append(value)
-        used.add(output.name.lower())
+    declared = _declared_columns(script)
+    for folded, xs_type, _ in declared:
+        entry = by_key.get(folded)
+        row.append(_as_type(None if entry is None else entry[1], xs_type))
+    if len(declared) == len(script.outputs):  # no wildcard output: the columns are fixed
+        return ResultSet(tuple(column for _, _, column in declared), [tuple(row)])
+    used = {folded for folded, _, _ in declared}
+    names = [column[0] for _, _, column in declared]
+    codes = [column[1] for _, _, column in declared]
     for output in script.outputs:
         prefix = output.prefix
         if not prefix:

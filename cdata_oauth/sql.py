@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING, Any, cast
 
 from .exceptions import NotSupportedError, ProgrammingError
 
@@ -42,6 +42,13 @@ class CallTemplate:
     args: tuple[tuple[str | None, Slot], ...]
     qmarks: int
 
+    @cached_property
+    def literal_call(self) -> Call | None:
+        """The bound call when every value is a literal: nothing to bind per execution."""
+        if any(slot.kind != LITERAL for _, slot in self.args):
+            return None
+        return Call(self.procedure, tuple((name, slot.value) for name, slot in self.args))
+
 
 @dataclass(frozen=True)
 class SelectTemplate:
@@ -63,48 +70,162 @@ class Call:
 def parse(text: str) -> CallTemplate | SelectTemplate:
     """Parse one statement; repeated texts come from a bounded cache."""
     if not isinstance(text, str):
-        raise ProgrammingError(f"The statement must be a str, not {type(text).__name__}.")
+        raise ProgrammingError(
+            f"The statement must be a str, not {type(text).__name__}; pass the SQL text.")
     return _parse_cached(text)
 
 
 @lru_cache(maxsize=PARSE_CACHE_SIZE)
 def _parse_cached(text: str) -> CallTemplate | SelectTemplate:
-    import sqlglot
     from sqlglot import exp
+    from sqlglot.dialects.dialect import Dialect
     from sqlglot.errors import ParseError, TokenError
 
     try:
-        statements = [s for s in sqlglot.parse(text, read="tsql") if s is not None]
+        dialect = Dialect.get_or_raise("tsql")
+        tokens = _normalise_tokens(dialect.tokenize(text))
+        statements = [s for s in dialect.parser().parse(tokens, text) if s is not None]
     except ParseError as exc:
-        raise ProgrammingError(_describe_parse_error(exc)) from exc
+        raise ProgrammingError(_describe_parse_error(exc, text)) from exc
     except (TokenError, RecursionError, ValueError) as exc:
-        raise ProgrammingError(f"Cannot read the statement: {exc}") from exc
+        raise ProgrammingError(_describe_token_error(text)) from exc
     if not statements:
         raise ProgrammingError("The statement is empty; write EXEC <procedure> ...")
     if len(statements) > 1:
         raise ProgrammingError(
-            f"{len(statements)} statements were given; execute() runs one statement at a time.")
+            f"{len(statements)} statements were given; execute() runs one statement at a time: "
+            "run each with its own execute() call.")
     tree = statements[0]
     if isinstance(tree, exp.Execute):
         return _call_template(tree)
     if isinstance(tree, exp.Select):
         tables = tuple(t.name for t in tree.find_all(exp.Table))
-        return SelectTemplate(tree, tables, len(list(tree.find_all(exp.Placeholder))))
+        qmarks = sum(1 for p in tree.find_all(exp.Parameter) if _qmark_index(p) is not None)
+        return SelectTemplate(tree, tables, qmarks)
     kind = tree.key.upper() if not isinstance(tree, exp.Command) else str(tree.this).upper()
     raise NotSupportedError(
         f"{kind} statements are not supported. Run EXEC/EXECUTE <procedure> [Input = value, ...] "
         "or SELECT from the system tables sys_procedures and sys_procedureparameters.")
 
 
-def _describe_parse_error(exc: Exception) -> str:
+_QMARK = "?"  # a Var named "?<n>" cannot come from user text: "?" is its own token
+
+
+def _normalise_tokens(tokens: list[Any]) -> list[Any]:
+    """Rewrite sqlglot tokens before parsing, so that the tree keeps what the text said.
+
+    - each ``?`` becomes the parameter ``@?<n>``, numbered in text order (sqlglot's own
+      Placeholder nodes carry no position, and LIMIT comes before WHERE in its tree);
+    - ``OAuthParam:prompt`` written without brackets becomes one identifier, as
+      ``[OAuthParam:prompt]`` would be.
+    """
+    from sqlglot.tokenizer_core import Token, TokenType
+
+    out: list[Any] = []
+    count = 0
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token.token_type == TokenType.PLACEHOLDER and token.text == "?":
+            out.append(Token(TokenType.PARAMETER, "@", token.line, token.col, token.start,
+                             token.start, token.comments))
+            out.append(Token(TokenType.VAR, f"{_QMARK}{count}", token.line, token.col,
+                             token.start, token.end))
+            count += 1
+            i += 1
+            continue
+        if (token.token_type == TokenType.VAR and i + 2 < len(tokens)
+                and tokens[i + 1].token_type == TokenType.COLON
+                and tokens[i + 2].token_type == TokenType.VAR
+                and tokens[i + 1].start == token.end + 1
+                and tokens[i + 2].start == tokens[i + 1].end + 1):
+            last = tokens[i + 2]
+            out.append(Token(TokenType.IDENTIFIER, f"{token.text}:{last.text}", token.line,
+                             token.col, token.start, last.end, token.comments))
+            i += 3
+            continue
+        out.append(token)
+        i += 1
+    return out
+
+
+def _qmark_index(node: exp.Expression) -> int | None:
+    """n for the parameter that stands for the n-th ``?`` of the text, else None."""
+    name = node.name
+    if name.startswith(_QMARK) and name[1:].isdigit():
+        return int(name[1:])
+    return None
+
+
+_SHAPES = ("Write EXEC <procedure> [Input = value, ...] or SELECT ... FROM sys_procedures "
+           "(or sys_procedureparameters).")
+
+
+def _describe_parse_error(exc: Exception, text: str) -> str:
+    """sqlglot's line and column, and the token there unless it is a value (a secret?)."""
+    import re
+
     errors = getattr(exc, "errors", None) or []
-    if errors:
-        first = errors[0]
-        near = (first.get("highlight") or "").strip()
-        where = f"line {first.get('line')}, column {first.get('col')}"
-        near_text = f" near {near!r}" if near else ""
-        return f"Syntax error at {where}{near_text}: {first.get('description')}."
-    return f"Syntax error: {exc}"
+    if not errors:
+        return f"Syntax error. {_SHAPES}"
+    first = errors[0]
+    line, col = first.get("line"), first.get("col")
+    near = (first.get("highlight") or "").strip()
+    if near and _is_string_token(text, line, col):
+        near = "a quoted value"
+    elif near:
+        near = repr(near)
+    description = re.sub(r" for <class '[^']*'>", "", str(first.get("description") or ""))
+    near_text = f" near {near}" if near else ""
+    return f"Syntax error at line {line}, column {col}{near_text}: {description}. {_SHAPES}"
+
+
+def _is_string_token(text: str, line: Any, col: Any) -> bool:
+    from sqlglot.dialects.tsql import TSQL
+    from sqlglot.tokenizer_core import TokenType
+
+    try:
+        tokens = TSQL().tokenize(text)
+    except Exception:  # the parse error is being reported already; stay cautious
+        return True
+    strings = (TokenType.STRING, TokenType.NATIONAL_STRING)
+    return any(t.token_type in strings for t in tokens if t.line == line and t.col == col)
+
+
+_CLOSERS = {"'": "'", '"': '"', "[": "]"}
+
+
+def _describe_token_error(text: str) -> str:
+    """Where a quote, bracket or comment opens and never closes (sqlglot cannot say)."""
+    i, n = 0, len(text)
+    while i < n:
+        char = text[i]
+        if text.startswith("--", i):
+            end = text.find("\n", i)
+            i = n if end < 0 else end + 1
+            continue
+        opener = "/*" if text.startswith("/*", i) else char if char in _CLOSERS else None
+        if opener is None:
+            i += 1
+            continue
+        closer = "*/" if opener == "/*" else _CLOSERS[opener]
+        j = i + len(opener)
+        while True:
+            j = text.find(closer, j)
+            if j >= 0 and closer != "*/" and text.startswith(closer * 2, j):
+                j += 2  # a doubled quote or bracket is a literal one
+                continue
+            break
+        if j < 0:
+            line = text.count("\n", 0, i) + 1
+            column = i - (text.rfind("\n", 0, i) + 1) + 1
+            what = "comment" if opener == "/*" else "quote" if opener != "[" else "bracket"
+            hint = " (a quote inside a value is written twice: 'it''s')" \
+                if opener in "'\"" else ""
+            return (f"Cannot read the statement: the {opener} {what} at line {line}, column "
+                    f"{column} is never closed; close it{hint}.")
+        i = j + len(closer)
+    return f"Cannot read the statement; check its quotes and brackets. {_SHAPES}"
 
 
 def _call_template(tree: exp.Execute) -> CallTemplate:
@@ -120,6 +241,11 @@ def _call_template(tree: exp.Execute) -> CallTemplate:
     qmarks = 0
     seen_named = False
     for item in tree.expressions:
+        if isinstance(item, exp.Alias) or _adjacent_strings(item) or (
+                isinstance(item, exp.EQ) and _adjacent_strings(item.expression)):
+            raise ProgrammingError(
+                "Two values follow each other without a comma between them; separate inputs "
+                "with commas: EXEC <procedure> Input = value, Other = value.")
         name: str | None = None
         value_node = item
         if isinstance(item, exp.EQ):
@@ -134,6 +260,13 @@ def _call_template(tree: exp.Execute) -> CallTemplate:
             qmarks += 1
         args.append((name, slot))
     return CallTemplate(target.name, tuple(args), qmarks)
+
+
+def _adjacent_strings(node: exp.Expression) -> bool:
+    """``'a' 'b'``: T-SQL reads two literals in a row as one concatenation."""
+    from sqlglot import exp
+
+    return isinstance(node, exp.Concat) and not node.args.get("safe")
 
 
 def _argument_name(node: exp.Expression) -> str:
@@ -156,6 +289,9 @@ def _slot(node: exp.Expression, name: str | None, position: int) -> Slot:
             return Slot(NAMED, node.name)
         return Slot(QMARK, position)
     if isinstance(node, exp.Parameter):
+        index = _qmark_index(node)
+        if index is not None:
+            return Slot(QMARK, index)
         return Slot(NAMED, node.name)
     if isinstance(node, exp.Null):
         return Slot(LITERAL, None)
@@ -169,8 +305,19 @@ def _slot(node: exp.Expression, name: str | None, position: int) -> Slot:
             and not node.this.is_string:
         return Slot(LITERAL, -_number(node.this.this))
     raise ProgrammingError(
-        f"The value of {label} must be a literal, ? or @name, not "
-        f"{node.sql(dialect='tsql')!r}.")
+        f"The value of {label} must be a literal, ? or @name, not {_shown(node)}.")
+
+
+def _shown(node: exp.Expression) -> str:
+    """SQL of a node for an error message, its quoted values hidden (they may be secrets)."""
+    from sqlglot import exp
+
+    def hide(n: exp.Expression) -> exp.Expression:
+        if (isinstance(n, exp.Literal) and n.is_string) or isinstance(n, exp.National):
+            return exp.Literal.string("...")
+        return n
+
+    return repr(node.transform(hide).sql(dialect="tsql"))
 
 
 def _number(text: str) -> int | float:
@@ -196,7 +343,8 @@ def _check_params(params: Any, qmarks: int, named: list[str]) -> dict[str, Any] 
         missing = [n for n in named if n.lower() not in values]
         if missing:
             raise ProgrammingError(
-                "No parameter given for " + ", ".join("@" + n for n in missing) + ".")
+                "No parameter given for " + ", ".join("@" + n for n in missing)
+                + "; add it to the parameters mapping.")
         return values
     if isinstance(params, str | bytes) or not isinstance(params, Sequence):
         raise ProgrammingError(
@@ -209,12 +357,16 @@ def _check_params(params: Any, qmarks: int, named: list[str]) -> dict[str, Any] 
     if len(params) != qmarks:
         raise ProgrammingError(
             f"The statement has {qmarks} ? placeholder(s) but {len(params)} parameter(s) "
-            "were given.")
+            "were given; pass one value per ?.")
     return params
 
 
 def bind_call(template: CallTemplate, params: Any = None) -> Call:
     """Fill the template's slots from ``params`` (a sequence for ?, a mapping for @name)."""
+    if params is None or (type(params) is tuple and not params):
+        literal = template.literal_call
+        if literal is not None:
+            return literal
     named = [slot.value for _, slot in template.args if slot.kind == NAMED]
     values = _check_params(params, template.qmarks, named)
     bound: list[tuple[str | None, Any]] = []
@@ -236,5 +388,10 @@ def bind_select(template: SelectTemplate, params: Any = None) -> exp.Select:
     values = _check_params(params, template.qmarks, [])
     if not template.qmarks:
         return template.ast
-    ast = template.ast.copy()
-    return exp.replace_placeholders(ast, *values)  # type: ignore[return-value]
+    positional = cast(Sequence[Any], values)
+
+    def fill(node: Any) -> Any:
+        index = _qmark_index(node) if isinstance(node, exp.Parameter) else None
+        return node if index is None else exp.convert(positional[index])
+
+    return cast(exp.Select, template.ast.transform(fill))

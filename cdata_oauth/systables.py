@@ -41,10 +41,20 @@ def _parameters(catalog: Catalog, context: ConnectionContext) -> Rows:
     return columns, rows
 
 
+def _connection_props(catalog: Catalog, context: ConnectionContext) -> Rows:
+    from .lifecycle import connection_props
+
+    return connection_props(context)
+
+
 SYSTEM_TABLES: dict[str, TableProvider] = {
     "sys_procedures": _procedures,
     "sys_procedureparameters": _parameters,
+    "sys_connection_props": _connection_props,
 }
+
+
+_CHECK_COLUMNS = "check the column names (SELECT * shows them) and the expressions."
 
 
 def run_select(ast: exp.Select, tables: tuple[str, ...], catalog: Catalog,
@@ -53,11 +63,15 @@ def run_select(ast: exp.Select, tables: tuple[str, ...], catalog: Catalog,
     from sqlglot.errors import SqlglotError
     from sqlglot.executor import execute
 
-    unknown = [t for t in tables if t.lower() not in SYSTEM_TABLES]
-    if unknown or not tables:
+    known = ", ".join(sorted(SYSTEM_TABLES))
+    if not tables:
         raise NotSupportedError(
-            f"SELECT reads only the system tables ({', '.join(sorted(SYSTEM_TABLES))}); "
-            f"{', '.join(unknown) or 'no table'} is not one. Call procedures with EXEC.")
+            f"SELECT needs FROM <system table> ({known}); call procedures with EXEC.")
+    unknown = [t for t in tables if t.lower() not in SYSTEM_TABLES]
+    if unknown:
+        raise NotSupportedError(
+            f"SELECT reads only the system tables ({known}); "
+            f"{', '.join(unknown)} is not one. Call procedures with EXEC.")
     data: dict[str, list[dict[str, Any]]] = {}
     canonical: dict[str, str] = {}
     for name in {t.lower() for t in tables}:
@@ -67,8 +81,10 @@ def run_select(ast: exp.Select, tables: tuple[str, ...], catalog: Catalog,
     try:
         result = execute(ast, tables=data, dialect="tsql")
     except SqlglotError as exc:
-        raise ProgrammingError(f"Cannot run the SELECT: {exc}".split("\n")[0]) from exc
+        raise ProgrammingError(f"Cannot run the SELECT: {exc}".split("\n")[0]
+                               + f"; {_CHECK_COLUMNS}") from exc
     except (TypeError, ValueError, KeyError, ZeroDivisionError) as exc:
-        raise ProgrammingError(f"Cannot run the SELECT: {type(exc).__name__}: {exc}") from exc
+        raise ProgrammingError(f"Cannot run the SELECT: {type(exc).__name__}: {exc}; "
+                               f"{_CHECK_COLUMNS}") from exc
     columns = tuple(canonical.get(c.lower(), c) for c in result.columns)
     return table(columns, [tuple(r) for r in result.rows])

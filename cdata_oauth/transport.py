@@ -1,22 +1,29 @@
-"""HTTP for the operations: one ``requests.Session`` per transport settings, and every
-failure of the network turned into an ``OperationalError`` that names the host.
+"""HTTP for the operations: one ``requests.Session`` per transport settings, routed through
+the configured proxy and firewall, trusting what SSLServerCert says, logged to LogFile,
+and every failure turned into a PEP 249 exception that names the host.
 
-The flows know nothing of proxies or TLS; they call ``Transport.request``.
+The flows know nothing of proxies or TLS; they call ``Transport.request``. The whole
+answer is read here, within Timeout and up to ``max_response_bytes``, so a slow or huge
+answer cannot hold a statement forever.
 """
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import ssl
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from .exceptions import OperationalError
+from .exceptions import Error, OperationalError, ProgrammingError
 
 if TYPE_CHECKING:
     import requests
 
-__all__ = ["TRANSPORT_KEYS", "Transport", "TransportSettings"]
+__all__ = ["MAX_RESPONSE_BYTES", "TRANSPORT_KEYS", "Transport", "TransportSettings"]
 
 TRANSPORT_KEYS = (
     "Timeout", "LogFile", "Proxy_Auto", "Proxy_Server", "Proxy_Port", "Proxy_User",
@@ -24,6 +31,12 @@ TRANSPORT_KEYS = (
     "Firewall_Type", "Firewall_Server", "Firewall_Port", "Firewall_User", "Firewall_Password",
     "SSLServerCert", "SSLClientCert", "SSLClientCertPassword",
 )
+SECRET_KEYS = ("Proxy_Password", "Proxy_AuthToken", "Firewall_Password",
+               "SSLClientCertPassword")
+MAX_RESPONSE_BYTES = 1024 * 1024
+_CHUNK = 16 * 1024
+_GRACE = 0.5  # seconds a body may still arrive in when headers came at the very deadline
+_SEND_KEYS = frozenset({"timeout", "allow_redirects", "proxies", "verify", "cert", "stream"})
 
 
 @dataclass(frozen=True)
@@ -42,7 +55,26 @@ class TransportSettings:
     @property
     def timeout(self) -> float | None:
         seconds = self.get("Timeout")
-        return None if seconds in (None, 0) else float(seconds)
+        if seconds is None or seconds == 0:
+            return None
+        try:
+            value = float(seconds)
+        except (TypeError, ValueError):
+            raise ProgrammingError(f"Timeout is {seconds!r}; it must be a number of seconds "
+                                   "(0 means no limit).") from None
+        if value < 0:
+            raise ProgrammingError(f"Timeout is {seconds!r}; it must be 0 (no limit) or more.")
+        return value
+
+    def secrets(self) -> list[Any]:
+        return [self.get(k) for k in SECRET_KEYS if self.get(k) not in (None, "")]
+
+    def __repr__(self) -> str:
+        from .redaction import mask
+
+        shown = ", ".join(f"{k}={mask(v) if k in SECRET_KEYS else repr(v)}"
+                          for k, v in self.values if v is not None)
+        return f"TransportSettings({shown})"
 
 
 class Transport:
@@ -51,46 +83,204 @@ class Transport:
     def __init__(self, settings: TransportSettings) -> None:
         import requests
 
+        from .adapter import RoutedAdapter
+        from .httplog import HttpLog
+        from .proxies import Router
+        from .tlsconfig import build_context
+
         self.settings = settings
+        self.max_response_bytes = MAX_RESPONSE_BYTES
+        timeout = settings.timeout  # validates Timeout before any request
+        self._timeout = timeout
+        self.log = HttpLog(settings.get("LogFile"), settings.secrets())
+        self.context = build_context(settings.get("SSLServerCert"),
+                                     settings.get("SSLClientCert"),
+                                     settings.get("SSLClientCertPassword"))
+        self.router = Router(settings.get, self._wrap_tls)
         self.session = requests.Session()
-        self.session.trust_env = bool(settings.get("Proxy_Auto"))
+        self.session.trust_env = False  # Proxy_Auto reads the environment itself
         self.session.headers["User-Agent"] = "cdata_oauth"
+        adapter = RoutedAdapter(self.router, self.context)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    def _wrap_tls(self, sock: socket.socket, hostname: str) -> socket.socket:
+        """TLS to a proxy itself (Proxy_SSLType=ALWAYS), with the same trust as origins."""
+        return self.context.wrap_socket(sock, server_hostname=hostname)
 
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        """Send one request; network failures become OperationalError naming the host."""
+        """Send one request and read its whole answer; failures are PEP 249 exceptions."""
         import requests
 
-        kwargs.setdefault("timeout", self.settings.timeout)
+        timeout = self._timeout
+        kwargs.setdefault("timeout", (timeout, timeout) if timeout else None)
         kwargs.setdefault("allow_redirects", False)
-        host = urlsplit(url).hostname or url
+        send = {k: kwargs.pop(k) for k in list(kwargs) if k in _SEND_KEYS}
+        send["stream"] = True
+        method = method.upper()
+        host = urlsplit(url).hostname or "the server"
+        start = time.monotonic()
         try:
-            return self.session.request(method, url, **kwargs)
-        except requests.exceptions.Timeout as exc:
-            raise OperationalError(
-                f"{method} to {host} timed out after {self.settings.timeout:g} seconds "
-                "(Timeout); raise Timeout or check that the server answers.") from exc
-        except requests.exceptions.ConnectionError as exc:
-            raise OperationalError(
-                f"Cannot connect to {host}: {_reason(exc)}. Check the URL, the network and "
-                "any proxy settings.") from exc
+            prepared = self.session.prepare_request(requests.Request(method, url, **kwargs))
+        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                requests.exceptions.InvalidSchema, ValueError) as exc:
+            from .httplog import mask_url
+
+            raise ProgrammingError(f"The URL {mask_url(url)!r} cannot be used: "
+                                   f"{type(exc).__name__}.") from None
+        self.log.request(method, prepared.url or url, prepared.headers, prepared.body)
+        try:
+            response = self.session.send(prepared, **send)
+            for earlier in response.history:
+                self._log_response(method, earlier, earlier.content, start)
+            body = self._read_body(response, method, host, start)
+        except Error as exc:
+            self.log.failure(method, url, str(exc))
+            raise
         except requests.exceptions.RequestException as exc:
-            raise OperationalError(f"{method} to {host} failed: {_reason(exc)}.") from exc
+            error = self._translate(exc, method, host)
+            self.log.failure(method, url, str(error))
+            raise error from exc
+        self._log_response(method, response, body, start)
+        return response
+
+    def _log_response(self, method: str, response: requests.Response, body: bytes | None,
+                      start: float) -> None:
+        self.log.response(method, response.url, response.status_code, response.reason or "",
+                          response.headers, body, time.monotonic() - start)
+
+    def _read_body(self, response: requests.Response, method: str, host: str,
+                   start: float) -> bytes:
+        """The whole body within the deadline and the size cap; kept as response.content."""
+        limit = self.max_response_bytes
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limit:
+            response.close()
+            raise self._too_big(host, method, int(declared))
+        deadline = start + self._timeout if self._timeout else None
+        chunks: list[bytes] = []
+        total = 0
+        pieces = response.iter_content(_CHUNK)
+        while True:
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining < -_GRACE:
+                    response.close()
+                    raise self._timed_out(method, host)
+                _set_read_timeout(response, max(remaining, 0.05))
+            try:
+                chunk = next(pieces)
+            except StopIteration:
+                break
+            total += len(chunk)
+            if total > limit:
+                response.close()
+                raise self._too_big(host, method, None)
+            chunks.append(chunk)
+        body = b"".join(chunks)
+        # The connection is back in its pool; drop the reader's hold on the socket so that
+        # closing the transport really closes it (and a proxy logs the ended tunnel).
+        with contextlib.suppress(Exception):
+            response.raw.close()
+        response._content = body
+        response._content_consumed = True  # type: ignore[attr-defined]
+        return body
+
+    def _too_big(self, host: str, method: str, declared: int | None) -> OperationalError:
+        size = f" ({declared} bytes)" if declared is not None else ""
+        return OperationalError(
+            f"The answer of {host} to {method} is larger than "
+            f"{self.max_response_bytes // 1024} KiB{size}; a token endpoint never needs that "
+            "much. Check the URL.")
+
+    def _timed_out(self, method: str, host: str) -> OperationalError:
+        return OperationalError(
+            f"{method} to {host} timed out: no complete answer within {self._timeout:g} "
+            "seconds (Timeout); raise Timeout or check that the server answers.")
+
+    def _translate(self, exc: BaseException, method: str, host: str) -> Error:
+        import requests
+        from urllib3.exceptions import ReadTimeoutError
+
+        if isinstance(exc, requests.exceptions.Timeout) or _caused_by(exc, ReadTimeoutError) \
+                or _caused_by(exc, TimeoutError):
+            if self._timeout is None:
+                return OperationalError(f"{method} to {host} timed out.")
+            return self._timed_out(method, host)
+        if isinstance(exc, requests.exceptions.SSLError) or _caused_by(exc, ssl.SSLError):
+            return OperationalError(f"TLS with {host} failed: {_tls_reason(exc)}.")
+        if isinstance(exc, requests.exceptions.ChunkedEncodingError |
+                      requests.exceptions.ContentDecodingError):
+            return OperationalError(f"The answer of {host} to {method} was cut off or "
+                                    f"malformed ({type(exc).__name__}).")
+        if isinstance(exc, requests.exceptions.ConnectionError):
+            return OperationalError(
+                f"Cannot connect to {host}: {_reason(exc)}. Check the URL, the network and "
+                "any proxy settings.")
+        if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.InvalidSchema |
+                      requests.exceptions.MissingSchema):
+            return ProgrammingError(f"The URL for {host} cannot be used: {type(exc).__name__}.")
+        return OperationalError(f"{method} to {host} failed: {_reason(exc)}.")
 
     def close(self) -> None:
         self.session.close()
 
 
+def _set_read_timeout(response: requests.Response, seconds: float) -> None:
+    """Shrinks the socket's read timeout to what is left of the deadline."""
+    connection = getattr(response.raw, "connection", None)
+    sock = getattr(connection, "sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.settimeout(seconds)
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        item = todo.pop()
+        if item is None or any(item is s for s in seen):
+            continue
+        seen.append(item)
+        todo += [item.__cause__, item.__context__]
+        todo += [a for a in getattr(item, "args", ()) if isinstance(a, BaseException)]
+        reason = getattr(item, "reason", None)
+        if isinstance(reason, BaseException):
+            todo.append(reason)
+    return seen
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    return any(isinstance(e, kind) for e in _chain(exc))
+
+
+def _tls_reason(exc: BaseException) -> str:
+    for item in _chain(exc):
+        if isinstance(item, ssl.SSLCertVerificationError):
+            return (f"the server certificate is not trusted ({item.verify_message}); set "
+                    "SSLServerCert to a PEM file of the CA that issued it")
+    for item in _chain(exc):
+        if isinstance(item, ssl.SSLError) and item.reason:
+            hint = ""
+            if "CERTIFICATE_REQUIRED" in item.reason or "HANDSHAKE_FAILURE" in item.reason:
+                hint = "; if the server requires a client certificate, set SSLClientCert"
+            return f"{item.reason}{hint}"
+    return _reason(exc)
+
+
 def _reason(exc: BaseException) -> str:
     """The innermost cause's words, without the URL (which may carry secrets)."""
-    inner: BaseException = exc
-    while inner.__cause__ is not None or inner.__context__ is not None:
-        nxt = inner.__cause__ or inner.__context__
-        if nxt is None or nxt is inner:
-            break
-        inner = nxt
-    text = str(getattr(inner, "reason", None) or inner)
-    if "Connection refused" in text or "Errno 111" in text:
-        return "connection refused"
-    if "Name or service not known" in text or "nodename nor servname" in text:
-        return "the host name cannot be resolved"
-    return type(inner).__name__
+    for item in reversed(_chain(exc)):
+        text = str(item)
+        if isinstance(item, ConnectionRefusedError) or "Connection refused" in text \
+                or "Errno 111" in text:
+            return "connection refused"
+        if isinstance(item, socket.gaierror) or "Name or service not known" in text \
+                or "nodename nor servname" in text:
+            return "the host name cannot be resolved"
+        if isinstance(item, ConnectionResetError) or "Connection reset" in text:
+            return "the connection was reset"
+        if "RemoteDisconnected" in type(item).__name__:
+            return "the server closed the connection without answering"
+    return type(_chain(exc)[-1]).__name__

@@ -52,11 +52,14 @@ def read_script(text: str | bytes, source: str, name: str | None = None) -> Scri
         root = parser.close()
     except ET.ParseError as exc:
         line, column = exc.position
+        problem = str(exc).split(": line ")[0]
         raise ScriptError(f"{source}, line {line}, column {column}: not well-formed XML "
-                          f"({exc.msg if hasattr(exc, 'msg') else exc}).") from exc
+                          f"({problem}); fix the XML.") from exc
     except DefusedXmlException as exc:
-        raise ScriptError(f"{source}: refused: the file declares a DTD or entities "
-                          f"({type(exc).__name__}); API Script files may not.") from exc
+        line = parser.parser.CurrentLineNumber
+        raise ScriptError(f"{source}, line {line}: refused: the file declares a DTD or entities "
+                          f"({type(exc).__name__}); remove the <!DOCTYPE> and entity "
+                          "declarations, API Script files may not have them.") from exc
     return _Reader(source, builder.lines).script(root, name)
 
 
@@ -87,7 +90,8 @@ class _Reader:
     def script(self, root: ET.Element, name: str | None) -> Script:
         if self.keyword(root) != "script":
             raise self.fail(root, f"the root element must be <api:script> in the namespace "
-                                  f"{NAMESPACES[0]}, not <{root.tag}>.")
+                                  f"{NAMESPACES[0]} (or {NAMESPACES[1]}), not "
+                                  f"<{self.shown(root)}>.")
         info: ET.Element | None = None
         sets: list[tuple[str, str]] = []
         operation: str | None = None
@@ -95,13 +99,15 @@ class _Reader:
             word = self.keyword(element)
             if word == "info":
                 if info is not None:
-                    raise self.fail(element, "a script has one <api:info>; this is a second.")
+                    raise self.fail(element,
+                                    "a script has one <api:info>; this is a second: merge them.")
                 info = element
             elif word == "set":
                 sets.append(self.set(element))
             elif word in ("call", "push"):
                 if operation is not None:
-                    raise self.fail(element, "a script calls one operation; this is a second.")
+                    raise self.fail(element,
+                                    "a script calls one operation; this is a second: keep one.")
                 operation = self.call(element, sets)
             elif word is None and not isinstance(element.tag, str):
                 continue  # comments and processing instructions
@@ -144,12 +150,12 @@ class _Reader:
                 raise self.fail(element, f"<{local}> is not allowed in <api:info>; "
                                          "use <input> and <output>.")
             if not name:
-                raise self.fail(element, f"<{local}> has no name attribute.")
+                raise self.fail(element, f"<{local}> has no name attribute; add name=\"...\".")
             xs_type = self.xs_type(element)
             desc = (element.get("desc") or element.get("description") or "").strip()
             if local == "input":
                 if name.lower() in seen_in:
-                    raise self.fail(element, f"input {name} is declared twice.")
+                    raise self.fail(element, f"input {name} is declared twice; keep one.")
                 seen_in.add(name.lower())
                 values = tuple(v.strip() for v in (element.get("values") or "").split(",")
                                if v.strip())
@@ -165,7 +171,7 @@ class _Reader:
                                           secret))
             else:
                 if name.lower() in seen_out:
-                    raise self.fail(element, f"output {name} is declared twice.")
+                    raise self.fail(element, f"output {name} is declared twice; keep one.")
                 seen_out.add(name.lower())
                 outputs.append(ScriptOutput(name, desc, xs_type))
         return tuple(inputs), tuple(outputs)
@@ -177,14 +183,14 @@ class _Reader:
                 value = value.strip().lower()
                 if value not in XS_TYPES:
                     raise self.fail(element, f"type {value!r} is not one of "
-                                             f"{', '.join(XS_TYPES)}.")
+                                             f"{', '.join(XS_TYPES)}; use one of those.")
                 return value
         return "string"
 
     def set(self, element: ET.Element) -> tuple[str, str]:
         attr = (element.get("attr") or "").strip()
         if not attr:
-            raise self.fail(element, "<api:set> has no attr attribute.")
+            raise self.fail(element, "<api:set> has no attr attribute; add attr=\"InputName\".")
         if "." in attr:
             attr = attr.rpartition(".")[2]
         value = element.get("value")

@@ -1,0 +1,44 @@
+"""``cdata-oauth demo``, run as the README says (the installed console script, in its own
+process, with no browser and no extra servers): every grant's row must appear."""
+
+from __future__ import annotations
+
+import re
+
+from tests.cli_support import run_cli
+
+GRANTS = ("CLIENT", "PASSWORD", "CODE", "REFRESH")
+
+
+def test_demo_runs_every_grant_and_prints_each_row() -> None:
+    result = run_cli("demo", timeout=180)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    header = next(line for line in lines if line.startswith("GrantType"))
+    assert header.split()[:5] == ["GrantType", "OAuthAccessToken", "OAuthTokenSecret",
+                                  "OAuthRefreshToken", "ExpiresIn"]
+    rows = {line.split()[0]: line.split() for line in lines[lines.index(header) + 2:]
+            if line.split() and line.split()[0] in GRANTS}
+    assert set(rows) == set(GRANTS)
+    for grant, cells in rows.items():
+        assert cells[1] == "at_...", cells  # a token was issued, and it is shortened
+        assert "3600" in cells and "Bearer" in cells
+        expected_refresh = "NULL" if grant == "CLIENT" else "rt_..."
+        assert cells[2] == expected_refresh, cells
+    # the rotation check and the provider's own count of what it issued
+    assert re.search(r"old refresh token -> OAuthError invalid_grant", result.stdout)
+    assert ("authorization_code=1, client_credentials=1, password=1, refresh_token=1"
+            in result.stdout)
+
+
+def test_demo_needs_no_real_browser_and_never_prints_a_whole_token() -> None:
+    # a BROWSER that cannot open anything: the demo's in-process browser goes first
+    result = run_cli("demo", timeout=180, env={"BROWSER": "false"})
+    assert result.returncode == 0, result.stderr
+    assert not re.search(r"\b(at|rt)_[A-Za-z0-9_-]{8,}", result.stdout + result.stderr)
+
+
+def test_demo_help() -> None:
+    result = run_cli("demo", "--help")
+    assert result.returncode == 0
+    assert "CLIENT, PASSWORD, CODE" in " ".join(result.stdout.split())

@@ -1,0 +1,161 @@
+"""Connection properties: the connection-string reader, keywords, validation, masking."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import cdata_oauth
+from cdata_oauth.properties import REGISTRY, ConnectionProperties, parse_connection_string
+
+# (connection string, {property: value expected after connect})
+GOOD: list[tuple[str, dict[str, Any]]] = [
+    ("OAuthClientId=abc;OAuthClientSecret='p;w=d';CallbackURL=http://127.0.0.1:33333;",
+     {"OAuthClientId": "abc", "OAuthClientSecret": "p;w=d",
+      "CallbackURL": "http://127.0.0.1:33333"}),
+    ('OAuthClientSecret="p;w=d"', {"OAuthClientSecret": "p;w=d"}),
+    ("OAuthClientSecret='it''s'", {"OAuthClientSecret": "it's"}),
+    ('OAuthClientSecret="say ""hi"""', {"OAuthClientSecret": 'say "hi"'}),
+    ('OAuthClientSecret="it\'s"', {"OAuthClientSecret": "it's"}),
+    ("OAuthClientSecret='say \"hi\"'", {"OAuthClientSecret": 'say "hi"'}),
+    ("OAuthClientSecret=''''", {"OAuthClientSecret": "'"}),
+    ("OAuthClientSecret=''", {"OAuthClientSecret": ""}),
+    ("  OAuthClientId  =  abc  ;  Scope =  read write  ", {"OAuthClientId": "abc",
+                                                           "Scope": "read write"}),
+    ("OAuthClientId = 'a b ' ; Scope=x", {"OAuthClientId": "a b ", "Scope": "x"}),
+    ("OAuthClientId=abc", {"OAuthClientId": "abc"}),
+    ("OAuthClientId=abc;;;Scope=s;;", {"OAuthClientId": "abc", "Scope": "s"}),
+    ("oauthclientid=abc;SCOPE=s;timeout=5", {"OAuthClientId": "abc", "Scope": "s",
+                                             "Timeout": 5}),
+    ("CallbackURL=http://127.0.0.1:1/cb?a=1&b=2", {"CallbackURL": "http://127.0.0.1:1/cb?a=1&b=2"}),
+    ("Scope=", {"Scope": ""}),
+    ("Timeout= 30 ", {"Timeout": 30}),
+    ("authmode=web;oauthversion=2.0;granttype=client",
+     {"AuthMode": "WEB", "OAuthVersion": "2.0", "GrantType": "CLIENT"}),
+    ("SignMethod=hmac-sha256;Proxy_Auto=true", {"SignMethod": "HMAC-SHA256", "Proxy_Auto": True}),
+    ("OAuthParam:prompt=consent;oauthparam:access_type=offline",
+     {"OAuthParam:prompt": "consent", "OAuthParam:access_type": "offline"}),
+    ("", {}),
+    (";", {}),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), GOOD)
+def test_connection_string_forms(text: str, expected: dict[str, Any]) -> None:
+    conn = cdata_oauth.connect(text)
+    assert {name: conn.properties[name] for name in conn.properties} == expected
+    for name, value in expected.items():
+        assert conn.properties[name.upper()] == value
+        assert conn.properties.explicit(name.lower())
+
+
+def test_keywords_and_string_together_keywords_win() -> None:
+    conn = cdata_oauth.connect("Timeout=10;OAuthClientId=abc", timeout=30, Scope="s")
+    assert conn.properties["Timeout"] == 30
+    assert conn.properties["OAuthClientId"] == "abc"
+    assert conn.properties["Scope"] == "s"
+    assert cdata_oauth.connect(OAuthClientId="x", Timeout="15").properties["Timeout"] == 15
+
+
+def test_defaults_are_not_explicit() -> None:
+    props = cdata_oauth.connect().properties
+    assert props["Timeout"] == 60
+    assert props["OAuthVersion"] == "1.0"
+    assert not props.explicit("Timeout")
+    assert list(props) == []
+
+
+def test_registry_has_every_spec_input() -> None:
+    names = ["OAuthVersion", "AuthMode", "OAuthRequestTokenURL", "OAuthAuthorizationURL",
+             "OAuthAccessTokenURL", "CallbackURL", "OAuthClientId", "OAuthClientSecret",
+             "OAuthAccessToken", "OAuthAccessTokenSecret", "OAuthRefreshToken", "GrantType",
+             "Verifier", "SignMethod", "Cert", "CertPassword", "OtherOptions", "PostData",
+             "Timeout", "LogFile", "Proxy_Auto", "Proxy_Server", "Proxy_Port", "Proxy_User",
+             "Proxy_Password", "Proxy_AuthScheme", "Proxy_SSLType", "Firewall_Type",
+             "Firewall_Server", "Firewall_Port", "Firewall_User", "Firewall_Password",
+             "Scope", "Location"]
+    for name in names:
+        spec = REGISTRY[name.lower()]
+        assert spec.name == name
+        assert spec.description
+        if spec.kind == "enum":
+            assert spec.default in spec.allowed
+    for secret in ("OAuthClientSecret", "OAuthAccessToken", "OAuthRefreshToken", "Verifier",
+                   "CertPassword", "Proxy_Password", "Firewall_Password", "PostData"):
+        assert REGISTRY[secret.lower()].secret, secret
+    for public in ("OAuthClientId", "OAuthAccessTokenURL", "CallbackURL", "Timeout"):
+        assert not REGISTRY[public.lower()].secret, public
+
+
+# (connection string or keywords, words the ProgrammingError must hold)
+BAD: list[tuple[Any, tuple[str, ...]]] = [
+    ("OAuthClientIdd=abc", ("Unknown connection property 'OAuthClientIdd'",
+                            "Did you mean OAuthClientId")),
+    ("Timout=5", ("'Timout'", "Did you mean Timeout")),
+    ({"OAuthClientSecert": "x"}, ("Did you mean OAuthClientSecret",)),
+    ("Zzyzx=1", ("Unknown connection property 'Zzyzx'", "spelling")),
+    ("OAuthVersion=3.0", ("OAuthVersion", "'3.0'", "one of 1.0, 2.0")),
+    ("AuthMode=browser", ("AuthMode", "one of APP, WEB")),
+    ("GrantType=implicit", ("GrantType", "CODE, PASSWORD, CLIENT, REFRESH")),
+    ("Timeout=abc", ("Timeout", "'abc'", "whole number")),
+    ("Timeout=1.5", ("Timeout", "whole number")),
+    ({"Timeout": True}, ("Timeout", "whole number")),
+    ({"Timeout": "ten"}, ("Timeout", "whole number")),
+    ("Proxy_Port=eighty", ("Proxy_Port", "whole number")),
+    ("Proxy_Auto=maybe", ("Proxy_Auto", "TRUE or FALSE")),
+    ("OAuthClientSecret='abc", ("OAuthClientSecret", "quote", "never closed")),
+    ('OAuthClientId="abc;Scope=x', ("OAuthClientId", "never closed")),
+    ("OAuthClientId", ("'OAuthClientId' has no '='", "Name=Value")),
+    ("OAuthClientId=abc;Scope", ("'Scope' has no '='",)),
+    ("OAuthClientId;Scope=x", ("'OAuthClientId' has no '='",)),
+    ("=abc", ("no property name", "Name=Value")),
+    ("Scope='a' b;", ("unexpected text after the quoted value of Scope",)),
+    ("Scope=a;scope=b", ("Scope is given twice", "once")),
+]
+
+
+@pytest.mark.parametrize(("source", "words"), BAD, ids=[str(b[0])[:30] for b in BAD])
+def test_bad_properties_fail_at_connect(source: Any, words: tuple[str, ...]) -> None:
+    with pytest.raises(cdata_oauth.ProgrammingError) as info:
+        if isinstance(source, dict):
+            cdata_oauth.connect(**source)
+        else:
+            cdata_oauth.connect(source)
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_connect_rejects_a_non_string() -> None:
+    with pytest.raises(cdata_oauth.ProgrammingError, match="connection string"):
+        cdata_oauth.connect(123)  # type: ignore[arg-type]
+
+
+def test_secret_values_never_in_errors_or_repr() -> None:
+    with pytest.raises(cdata_oauth.ProgrammingError) as info:
+        cdata_oauth.connect("OAuthClientSecret='hunter2-secret")
+    assert "hunter2" not in str(info.value)
+    conn = cdata_oauth.connect(
+        "OAuthClientId=public-id;OAuthClientSecret='hunter2;secret';Proxy_Password=pp-secret",
+        OAuthRefreshToken="refresh-secret", Password="pw-secret")
+    for text in (repr(conn.properties), repr(conn), str(conn.properties)):
+        for secret in ("hunter2", "pp-secret", "refresh-secret", "pw-secret"):
+            assert secret not in text
+        assert "public-id" in text
+        assert "OAuthClientSecret=********" in text
+    assert sorted(conn.properties.secrets()) == sorted(
+        ["hunter2;secret", "pp-secret", "refresh-secret", "pw-secret"])
+
+
+def test_parse_connection_string_keeps_raw_pairs() -> None:
+    assert parse_connection_string("a=1; b = 'x;y' ;c=\"q\"\"\"") == [
+        ("a", "1"), ("b", "x;y"), ("c", 'q"')]
+
+
+def test_replace_returns_a_new_validated_set() -> None:
+    props = ConnectionProperties({"Timeout": "5", "Scope": "a"})
+    changed = props.replace(timeout=7, Scope=None)
+    assert changed["Timeout"] == 7 and "Scope" not in changed
+    assert props["Timeout"] == 5 and props["Scope"] == "a"
+    with pytest.raises(cdata_oauth.ProgrammingError, match="whole number"):
+        props.replace(Timeout="x")

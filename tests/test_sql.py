@@ -1,0 +1,272 @@
+"""The EXEC surface: statement variants, values as data, bad statements, the parse cache."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import cdata_oauth
+from cdata_oauth import sql
+from tests.core_support import ECHO_OP, Recorder, echo_location, registered
+
+
+@pytest.fixture
+def echo() -> Iterator[Recorder]:
+    with registered(ECHO_OP, Recorder()) as recorder:
+        yield recorder
+
+
+@pytest.fixture
+def conn(tmp_path: Path, echo: Recorder) -> Iterator[cdata_oauth.Connection]:
+    connection = cdata_oauth.connect(Location=str(echo_location(tmp_path)))
+    yield connection
+    connection.close()
+
+
+def declared(echo: Recorder) -> dict[str, Any]:
+    """What the operation received for Echo's own inputs (A, B, N, OAuthParam:*)."""
+    inputs = echo.last.inputs
+    got = {name: inputs.get(name) for name in ("A", "B", "N")}
+    got.update({"OAuthParam:" + k: v for k, v in inputs.family("OAuthParam:").items()})
+    return got
+
+
+# Each statement, with its parameters, must reach the operation as A='x', B='y', N=7.
+SAME_CALL: list[tuple[str, Any]] = [
+    ("EXEC Echo A='x', B='y', N=7", None),
+    ("EXECUTE Echo A='x', B='y', N=7", None),
+    ("exec echo a='x', b='y', n=7", None),
+    ("ExEcUtE ECHO A = 'x' , B='y',N=7", None),
+    ("EXEC Echo @A='x', @B='y', @N=7", None),
+    ("EXEC Echo /* block\ncomment */ A='x', -- line comment\n B='y', N=7", None),
+    ("EXEC Echo A='x', B='y', N=7;", None),
+    ("  \n EXEC Echo A='x', B='y', N=7 ;  \n", None),
+    ("EXEC [Echo] [A]='x', [B]='y', [N]=7", None),
+    ('EXEC "Echo" "A"=\'x\', "B"=\'y\', "N"=7', None),
+    ("EXEC Echo N=7, B='y', A='x'", None),
+    ("EXEC Echo 'x', 'y', 7", None),
+    ("EXEC Echo 'x', 'y', N=7", None),
+    ("EXEC Echo A=N'x', B='y', N='7'", None),
+    ("EXEC Echo A=?, B=?, N=?", ("x", "y", 7)),
+    ("EXEC Echo ?, ?, ?", ["x", "y", 7]),
+    ("EXEC Echo A=@a, B=@b, N=@n", {"a": "x", "b": "y", "n": 7}),
+    ("EXEC Echo A=@a, B=@B, N=@n", {"@A": "x", "b": "y", ":n": 7}),
+    ("EXEC Echo A='x', B=@b, N=@n", {"b": "y", "n": 7}),
+    ("EXEC Echo A='x', B='y', N=7, [OAuthParam:unused]=NULL", None),
+]
+
+
+@pytest.mark.parametrize(("statement", "params"), SAME_CALL)
+def test_variants_bind_to_the_same_call(conn: cdata_oauth.Connection, echo: Recorder,
+                                        statement: str, params: Any) -> None:
+    conn.execute(statement, params)
+    assert declared(echo) == {"A": "x", "B": "y", "N": 7}
+    assert echo.last.script.name == "Echo"
+
+
+def test_bracketed_wildcard_names(conn: cdata_oauth.Connection, echo: Recorder) -> None:
+    cursor = conn.execute("EXEC Echo [OAuthParam:prompt] = 'consent', "
+                          "\"OAuthParam:access_type\" = 'offline'")
+    assert declared(echo)["OAuthParam:prompt"] == "consent"
+    assert declared(echo)["OAuthParam:access_type"] == "offline"
+    assert [d[0] for d in cursor.description or ()][-2:] == [
+        "OAuthParam:access_type", "OAuthParam:prompt"]
+
+
+def test_null_means_not_given(conn: cdata_oauth.Connection, echo: Recorder) -> None:
+    conn.execute("EXEC Echo A=NULL, B=NULL")
+    assert declared(echo) == {"A": None, "B": "b-default", "N": None}
+
+
+LITERALS = [
+    ("'it''s'", "it's"),
+    ("''''", "'"),
+    ("''", ""),
+    ("'a;b=c'", "a;b=c"),
+    ("'a\\'", "a\\"),
+    ("N'ünïcödé'", "ünïcödé"),
+    ("42", 42),
+    ("-42", -42),
+    ("0.5", 0.5),
+    ("-2.5", -2.5),
+    ("1e3", 1000.0),
+    ("NULL", None),
+    ("null", None),
+]
+
+
+@pytest.mark.parametrize(("literal", "value"), LITERALS)
+def test_literals(literal: str, value: Any) -> None:
+    call = sql.bind_call(sql.parse(f"EXEC P V={literal}"))  # type: ignore[arg-type]
+    assert call.args == (("V", value),)
+    assert type(call.args[0][1]) is type(value)
+
+
+TRICKY_VALUES = [
+    "x'; DROP TABLE t; --",
+    "' OR 1=1 --",
+    "EXEC Echo A='y'",
+    "a;b;c",
+    'say "hi"',
+    "/* not a comment */",
+    "-- not a comment",
+    "line1\nline2\r\n\tend",
+    "SELECT * FROM sys_procedures",
+    "@a ? :b",
+    "[bracket]]",
+    "",
+]
+
+
+@pytest.mark.parametrize("value", TRICKY_VALUES)
+def test_values_reach_the_operation_unchanged(conn: cdata_oauth.Connection, echo: Recorder,
+                                              value: str) -> None:
+    conn.execute("EXEC Echo A=?", (value,))
+    assert echo.last.inputs["A"] == value
+    conn.execute("EXEC Echo A=@v", {"v": value})
+    assert echo.last.inputs["A"] == value
+    quoted = "'" + value.replace("'", "''") + "'"
+    conn.execute(f"EXEC Echo A={quoted}, [OAuthParam:x]={quoted}")
+    assert echo.last.inputs["A"] == value
+    assert echo.last.inputs.family("OAuthParam:") == {"x": value}
+
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+
+
+@settings(max_examples=60, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=_TEXT)
+def test_any_text_survives_as_parameter_and_literal(conn: cdata_oauth.Connection,
+                                                    echo: Recorder, value: str) -> None:
+    conn.execute("EXEC Echo A=?", (value,))
+    assert echo.last.inputs["A"] == value
+    conn.execute("EXEC Echo A='" + value.replace("'", "''") + "'")
+    assert echo.last.inputs["A"] == value
+
+
+# (statement, parameters, exception, words that the message must hold)
+BAD: list[tuple[Any, Any, type[Exception], tuple[str, ...]]] = [
+    ("EXEC Echo A=", None, cdata_oauth.ProgrammingError, ("line 1, column 12", "EXEC")),
+    ("EXEC Echo\n  A='x'\n  WITH RECOMPILE", None, cdata_oauth.ProgrammingError,
+     ("line 3, column", "WITH")),
+    ("EXEC Echo A='x", None, cdata_oauth.ProgrammingError,
+     ("quote", "line 1, column 13", "never closed")),
+    ("EXEC Echo\n [A='x'", None, cdata_oauth.ProgrammingError,
+     ("bracket", "line 2, column 2")),
+    ("EXEC Echo A=1 /* open", None, cdata_oauth.ProgrammingError, ("comment", "never closed")),
+    ("UPDATE t SET a=1", None, cdata_oauth.NotSupportedError,
+     ("UPDATE", "not supported", "EXEC", "sys_procedures")),
+    ("DELETE FROM t", None, cdata_oauth.NotSupportedError, ("DELETE", "EXEC")),
+    ("INSERT INTO t VALUES (1)", None, cdata_oauth.NotSupportedError, ("INSERT", "EXEC")),
+    ("DROP TABLE t", None, cdata_oauth.NotSupportedError, ("DROP", "EXEC")),
+    ("CREATE TABLE t (a INT)", None, cdata_oauth.NotSupportedError, ("CREATE", "EXEC")),
+    ("EXEC Echo A='x'; EXEC Echo A='y'", None, cdata_oauth.ProgrammingError,
+     ("2 statements", "one statement")),
+    ("EXEC Echo A='x'; SELECT * FROM sys_procedures", None, cdata_oauth.ProgrammingError,
+     ("2 statements",)),
+    ("EXEC Echo A=?", (), cdata_oauth.ProgrammingError, ("1 ? placeholder", "0 parameter")),
+    ("EXEC Echo A=?", None, cdata_oauth.ProgrammingError, ("1 ? placeholder", "0 parameter")),
+    ("EXEC Echo A=?", ("x", "y"), cdata_oauth.ProgrammingError,
+     ("1 ? placeholder", "2 parameter")),
+    ("EXEC Echo A=?", {"A": "x"}, cdata_oauth.ProgrammingError, ("mapping", "sequence")),
+    ("EXEC Echo A=?", "x", cdata_oauth.ProgrammingError, ("sequence", "str")),
+    ("EXEC Echo A=@a", {}, cdata_oauth.ProgrammingError, ("No parameter given for @a",)),
+    ("EXEC Echo A=@a, B=@b", {"a": 1}, cdata_oauth.ProgrammingError, ("@b",)),
+    ("EXEC Echo A=@a", ("x",), cdata_oauth.ProgrammingError, ("@a", "mapping")),
+    ("EXEC Echo A='x', A='y'", None, cdata_oauth.ProgrammingError,
+     ("Input A of Echo is given twice",)),
+    ("EXEC Echo A='x', @a='y'", None, cdata_oauth.ProgrammingError, ("given twice",)),
+    ("EXEC Echo 'x', A='y'", None, cdata_oauth.ProgrammingError, ("given twice",)),
+    ("EXEC Echo [OAuthParam:p]='x', [oauthparam:P]='y'", None, cdata_oauth.ProgrammingError,
+     ("given twice",)),
+    ("EXEC Echo A='x', 'y'", None, cdata_oauth.ProgrammingError,
+     ("positional value follows a named",)),
+    ("EXEC Echo A=b", None, cdata_oauth.ProgrammingError, ("literal, ? or @name",)),
+    ("EXEC Echo A=UPPER('secret-ish')", None, cdata_oauth.ProgrammingError,
+     ("literal, ? or @name",)),
+    ("EXEC Echo A='x' B='y'", None, cdata_oauth.ProgrammingError, ("line 1, column",)),
+    ("EXEC Echo A='x' 'y'", None, cdata_oauth.ProgrammingError, ("comma",)),
+    ("EXEC Echo A='x' B", None, cdata_oauth.ProgrammingError, ("comma",)),
+    ("EXEC dbo.Echo", None, cdata_oauth.ProgrammingError, ("schema", "EXEC Echo")),
+    ("", None, cdata_oauth.ProgrammingError, ("empty", "EXEC")),
+    (" ; ", None, cdata_oauth.ProgrammingError, ("empty",)),
+    (42, None, cdata_oauth.ProgrammingError, ("str", "int")),
+    ("EXEC Ecko", None, cdata_oauth.ProgrammingError,
+     ("Unknown procedure 'Ecko'", "Did you mean Echo", "GetOAuthAccessToken")),
+    ("EXEC Echo Z='x'", None, cdata_oauth.ProgrammingError,
+     ("Echo has no input 'Z'", "A, B, N, OAuthParam:<name>")),
+    ("EXEC Echo 'a', 'b', 3, 'd'", None, cdata_oauth.ProgrammingError,
+     ("at most 3 positional",)),
+    ("EXEC Echo N='seven'", None, cdata_oauth.DataError, ("Input N of Echo", "whole number")),
+]
+
+
+@pytest.mark.parametrize(("statement", "params", "error", "words"), BAD,
+                         ids=[repr(b[0])[:40] for b in BAD])
+def test_bad_statements(conn: cdata_oauth.Connection, echo: Recorder, statement: Any,
+                        params: Any, error: type[Exception], words: tuple[str, ...]) -> None:
+    with pytest.raises(error) as info:
+        conn.execute(statement, params)
+    for word in words:
+        assert word in str(info.value)
+    assert echo.calls == []
+
+
+def test_error_messages_do_not_echo_quoted_values(conn: cdata_oauth.Connection) -> None:
+    for statement in ("EXEC Echo A=UPPER('hunter2-secret')",
+                      "EXEC Echo A='hunter2-secret' 'x'",
+                      "EXEC Echo A='x' 'hunter2-secret' B='y'",
+                      "EXEC Echo A='hunter2-secret' B='y'"):
+        with pytest.raises(cdata_oauth.ProgrammingError) as info:
+            conn.execute(statement)
+        assert "hunter2" not in str(info.value), statement
+
+
+def test_parse_cache_is_bounded() -> None:
+    info = sql._parse_cached.cache_info()
+    assert info.maxsize == sql.PARSE_CACHE_SIZE
+    tag = uuid.uuid4().hex
+    for index in range(sql.PARSE_CACHE_SIZE + 20):
+        sql.parse(f"EXEC P A='{tag}', N={index}")
+    assert sql._parse_cached.cache_info().currsize <= sql.PARSE_CACHE_SIZE
+
+
+def test_repeated_statement_is_not_parsed_again(conn: cdata_oauth.Connection,
+                                                echo: Recorder,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlglot.dialects.dialect import Dialect
+
+    parses: list[str] = []
+    real_tokenize = Dialect.tokenize
+
+    def counting_tokenize(self: Dialect, text: str, *args: Any, **kwargs: Any) -> Any:
+        parses.append(text)
+        return real_tokenize(self, text, *args, **kwargs)
+
+    monkeypatch.setattr(Dialect, "tokenize", counting_tokenize)
+    statement = f"EXEC Echo A=?, B='{uuid.uuid4().hex}'"
+    for value in ("one", "two", "three"):
+        conn.execute(statement, (value,))
+        assert echo.last.inputs["A"] == value
+    assert parses == [statement]
+
+
+def test_select_placeholders_bind_in_text_order(conn: cdata_oauth.Connection) -> None:
+    """sqlglot keeps LIMIT before WHERE in its tree; ? must still bind left to right."""
+    rows = conn.execute(
+        "SELECT ProcedureName FROM sys_procedures WHERE ProcedureName LIKE ? "
+        "ORDER BY ProcedureName LIMIT ?", ("Get%", 1)).fetchall()
+    assert rows == [("GetOAuthAccessToken",)]
+
+
+def test_unbracketed_wildcard_input_names_parse(conn: cdata_oauth.Connection,
+                                                echo: Recorder) -> None:
+    conn.execute("EXEC Echo OAuthParam:prompt='consent', @OAuthParam:login_hint = ?", ("me",))
+    assert echo.last.inputs.family("OAuthParam:") == {"prompt": "consent", "login_hint": "me"}

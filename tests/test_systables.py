@@ -1,0 +1,103 @@
+"""The read-only system tables sys_procedures and sys_procedureparameters, via SELECT."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import cdata_oauth
+from tests.core_support import ECHO_OP, Recorder, echo_location, registered
+
+
+@pytest.fixture
+def conn(tmp_path: Path) -> Iterator[cdata_oauth.Connection]:
+    with registered(ECHO_OP, Recorder()), \
+            cdata_oauth.connect(Location=str(echo_location(tmp_path))) as connection:
+        yield connection
+
+
+def test_sys_procedures(conn: cdata_oauth.Connection) -> None:
+    cursor = conn.execute("SELECT * FROM sys_procedures ORDER BY ProcedureName")
+    assert [d[0] for d in cursor.description or ()] == ["ProcedureName", "Description"]
+    rows = cursor.fetchall()
+    assert [r[0] for r in rows] == ["Echo", "GetOAuthAccessToken", "GetOAuthAuthorizationURL",
+                                    "RefreshOAuthAccessToken"]
+    assert dict(rows)["Echo"] == "Echo for tests"
+    assert cursor.rowcount == 4
+
+
+def test_sys_procedureparameters_columns_and_rows(conn: cdata_oauth.Connection) -> None:
+    cursor = conn.execute("SELECT * FROM sys_procedureparameters WHERE ProcedureName = 'Echo'")
+    assert [d[0] for d in cursor.description or ()] == [
+        "ProcedureName", "ColumnName", "Direction", "DataType", "IsRequired", "DefaultValue",
+        "AllowedValues", "Description"]
+    rows = {(r[1], r[2]): r for r in cursor.fetchall()}
+    assert set(rows) == {("A", "input"), ("B", "input"), ("N", "input"),
+                         ("OAuthParam:*", "input"), ("A", "output"), ("B", "output"),
+                         ("N", "output"), ("OAuthParam:*", "output")}
+    assert rows["B", "input"][5] == "b-default"
+    assert rows["N", "input"][3] == "int"
+    assert rows["A", "input"][7] == "first input"
+
+
+def test_where_order_by_limit_and_qmark(conn: cdata_oauth.Connection) -> None:
+    cursor = conn.execute(
+        "SELECT ColumnName, AllowedValues FROM sys_procedureparameters "
+        "WHERE ProcedureName = ? AND Direction = ? AND AllowedValues IS NOT NULL "
+        "ORDER BY ColumnName DESC LIMIT 2", ("GetOAuthAccessToken", "input"))
+    rows = cursor.fetchall()
+    assert len(rows) == 2
+    assert rows == sorted(rows, reverse=True)
+    every = conn.execute(
+        "SELECT ColumnName, AllowedValues FROM sys_procedureparameters "
+        "WHERE ProcedureName = 'GetOAuthAccessToken' AND Direction = 'input' "
+        "AND AllowedValues IS NOT NULL ORDER BY ColumnName DESC").fetchall()
+    assert rows == every[:2]
+    assert ("GrantType", "CODE,PASSWORD,CLIENT,REFRESH") in every
+
+
+def test_required_inputs_are_discoverable(conn: cdata_oauth.Connection) -> None:
+    rows = conn.execute("SELECT ProcedureName, ColumnName FROM sys_procedureparameters "
+                        "WHERE IsRequired = TRUE ORDER BY ProcedureName").fetchall()
+    assert ("RefreshOAuthAccessToken", "OAuthRefreshToken") in rows
+    outputs = conn.execute("select columnname from SYS_PROCEDUREPARAMETERS where "
+                           "procedurename = 'GetOAuthAuthorizationURL' and "
+                           "direction = 'output'").fetchall()
+    assert ("URL",) in outputs
+
+
+def test_aggregates_and_case_insensitive_names(conn: cdata_oauth.Connection) -> None:
+    cursor = conn.execute("select procedurename, count(*) as n from sys_procedureparameters "
+                          "group by procedurename order by procedurename")
+    assert cursor.description is not None
+    assert [d[0] for d in cursor.description] == ["ProcedureName", "n"]
+    counts = dict(cursor.fetchall())
+    assert counts["Echo"] == 8
+    assert cursor.description[1][1] == cdata_oauth.NUMBER
+
+
+@pytest.mark.parametrize(("statement", "words"), [
+    ("SELECT * FROM users", ("users is not one", "sys_procedures", "EXEC")),
+    ("SELECT 1", ("FROM", "sys_procedureparameters", "EXEC")),
+    ("SELECT p.ProcedureName FROM sys_procedures p JOIN secrets s ON p.ProcedureName = s.x",
+     ("secrets is not one",)),
+    ("SELECT * FROM main.tokens", ("tokens",)),
+])
+def test_select_from_anything_else_is_not_supported(conn: cdata_oauth.Connection,
+                                                    statement: str,
+                                                    words: tuple[str, ...]) -> None:
+    with pytest.raises(cdata_oauth.NotSupportedError) as info:
+        conn.execute(statement)
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_bad_select_on_a_system_table(conn: cdata_oauth.Connection) -> None:
+    with pytest.raises(cdata_oauth.ProgrammingError) as info:
+        conn.execute("SELECT NoSuchColumn FROM sys_procedures")
+    assert "Cannot run the SELECT" in str(info.value)
+    assert "column names" in str(info.value)
+    with pytest.raises(cdata_oauth.ProgrammingError, match="1 \\? placeholder"):
+        conn.execute("SELECT * FROM sys_procedures WHERE ProcedureName = ?")

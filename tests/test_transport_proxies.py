@@ -1,0 +1,187 @@
+"""HTTP proxies, proven through a real squid: each kind of authentication for plain
+forwarding and for CONNECT tunnels, the errors of refused credentials and unreachable
+proxies, Proxy_Auto, and malformed settings refused before any request."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+
+import cdata_oauth
+from cdata_oauth.exceptions import NotSupportedError, OperationalError, ProgrammingError
+from cdata_oauth.provider import EmbeddedProvider
+from tests.servers.squid import Squid, free_port
+from tests.servers.tls import TestPKI, TokenServer
+from tests.transport_support import client_form, client_token, transport
+
+
+def proxy(squid: Squid, kind: str, **extra: Any) -> dict[str, Any]:
+    props: dict[str, Any] = {"Proxy_Server": "127.0.0.1", "Proxy_Port": squid.ports[kind]}
+    if kind == "basic":
+        props.update(Proxy_User=squid.basic_user, Proxy_Password=squid.basic_password)
+    if kind == "digest":
+        props.update(Proxy_AuthScheme="DIGEST", Proxy_User=squid.digest_user,
+                     Proxy_Password=squid.digest_password)
+    props.update(extra)
+    return props
+
+
+USERS = {"open": "user=-", "basic": "user=basicuser", "digest": "user=digestuser"}
+
+
+@pytest.mark.parametrize("kind", ["open", "basic", "digest"])
+@pytest.mark.parametrize("ssl_type", ["AUTO", "TUNNEL"])
+def test_token_exchange_through_squid(embedded_provider: EmbeddedProvider, squid: Squid,
+                                      kind: str, ssl_type: str) -> None:
+    p = embedded_provider
+    mark = squid.mark()
+    client_token(p, **proxy(squid, kind, Proxy_SSLType=ssl_type))
+    # AUTO forwards http URLs (POST with the absolute URL); TUNNEL uses CONNECT for them too
+    want = f"POST {p.token_url}" if ssl_type == "AUTO" else f"CONNECT 127.0.0.1:{p.port}"
+    lines = squid.lines_since(mark, want)
+    passed = [line for line in lines if want in line and " 200 " in line]
+    assert passed, lines
+    assert f"port={squid.ports[kind]}" in passed[-1] and USERS[kind] in passed[-1]
+
+
+def test_https_token_endpoint_through_squid_connect_with_digest(
+        squid: Squid, tls_token_server: TokenServer, test_pki: TestPKI) -> None:
+    server = tls_token_server
+    mark = squid.mark()
+    t = transport(SSLServerCert=str(test_pki.ca_pem), **proxy(squid, "digest"))
+    answer = t.request("POST", server.token_url, data=client_form(server))
+    t.close()
+    assert answer.status_code == 200 and answer.json()["access_token"] in server.access_tokens
+    lines = squid.lines_since(mark, f"CONNECT 127.0.0.1:{server.port} 200")
+    assert any(f"CONNECT 127.0.0.1:{server.port} 200" in line and "user=digestuser" in line
+               for line in lines), lines
+
+
+def test_digest_challenge_is_reused_for_later_requests(
+        embedded_provider: EmbeddedProvider, squid: Squid) -> None:
+    p = embedded_provider
+    mark = squid.mark()
+    t = transport(**proxy(squid, "digest"))
+    for _ in range(3):
+        assert t.request("GET", p.base_url + "/").status_code < 500
+    t.close()
+    denied = [line for line in squid.lines_since(mark) if " 407 " in line]
+    assert len(denied) == 1  # only the very first request met a challenge
+
+
+def test_proprietary_sends_the_token_as_proxy_authorization(
+        embedded_provider: EmbeddedProvider, squid: Squid) -> None:
+    pair = f"{squid.basic_user}:{squid.basic_password}".encode()
+    mark = squid.mark()
+    client_token(embedded_provider, Proxy_Server="127.0.0.1", Proxy_Port=squid.ports["basic"],
+                 Proxy_AuthScheme="PROPRIETARY",
+                 Proxy_AuthToken="Basic " + base64.b64encode(pair).decode())
+    assert any("user=basicuser" in line and " 200 " in line
+               for line in squid.lines_since(mark, "user=basicuser"))
+
+
+@pytest.mark.parametrize("kind", ["basic", "digest"])
+@pytest.mark.parametrize("ssl_type", ["AUTO", "TUNNEL"])
+def test_wrong_proxy_password_names_the_proxy(embedded_provider: EmbeddedProvider,
+                                              squid: Squid, kind: str, ssl_type: str) -> None:
+    with pytest.raises(OperationalError) as raised:
+        client_token(embedded_provider, **proxy(squid, kind, Proxy_Password="wrong-pass-123",
+                                                Proxy_SSLType=ssl_type))
+    text = str(raised.value)
+    assert f"127.0.0.1:{squid.ports[kind]}" in text
+    assert "refused the credentials" in text and "407" in text and "Proxy_Password" in text
+    assert "wrong-pass-123" not in text
+
+
+def test_missing_proxy_credentials_say_so(embedded_provider: EmbeddedProvider,
+                                          squid: Squid) -> None:
+    with pytest.raises(OperationalError, match="requires authentication"):
+        client_token(embedded_provider, Proxy_Server="127.0.0.1",
+                     Proxy_Port=squid.ports["basic"])
+
+
+def test_basic_credentials_do_not_pass_the_digest_only_user(
+        embedded_provider: EmbeddedProvider, squid: Squid) -> None:
+    """DIGEST really answers the Digest challenge: the same user sent as Basic fails."""
+    with pytest.raises(OperationalError, match="refused the credentials"):
+        client_token(embedded_provider, **proxy(squid, "digest", Proxy_AuthScheme="BASIC"))
+
+
+def test_unreachable_proxy_names_it(embedded_provider: EmbeddedProvider) -> None:
+    port = free_port()
+    for ssl_type in ("AUTO", "TUNNEL"):
+        with pytest.raises(OperationalError) as raised:
+            client_token(embedded_provider, Proxy_Server="127.0.0.1", Proxy_Port=port,
+                         Proxy_SSLType=ssl_type)
+        assert f"proxy 127.0.0.1:{port}" in str(raised.value)
+        assert "connection refused" in str(raised.value)
+
+
+def test_ntlm_is_not_supported(embedded_provider: EmbeddedProvider, squid: Squid) -> None:
+    with pytest.raises(NotSupportedError, match="NTLM"):
+        client_token(embedded_provider, **proxy(squid, "open", Proxy_AuthScheme="NTLM",
+                                                Proxy_User="u", Proxy_Password="p"))
+
+
+@pytest.mark.parametrize(("props", "words"), [
+    ({"Proxy_Server": "127.0.0.1"}, "Proxy_Port"),
+    ({"Proxy_Port": 3128}, "Proxy_Server"),
+    ({"Proxy_Server": "http://127.0.0.1:3128", "Proxy_Port": 3128}, "host name"),
+    ({"Proxy_Server": "127.0.0.1", "Proxy_Port": 70000}, "1 to 65535"),
+    ({"Proxy_Server": "127.0.0.1", "Proxy_Port": 3128, "Proxy_AuthScheme": "PROPRIETARY"},
+     "Proxy_AuthToken"),
+    ({"Proxy_Server": "127.0.0.1", "Proxy_Port": 3128, "Proxy_Password": "x"}, "Proxy_User"),
+    ({"Firewall_Type": "SOCKS5"}, "Firewall_Server"),
+    ({"Firewall_Server": "127.0.0.1"}, "Firewall_Type"),
+    ({"Timeout": -1}, "Timeout"),
+])
+def test_malformed_settings_fail_before_any_request(
+        fresh_provider: EmbeddedProvider, props: dict[str, Any], words: str) -> None:
+    with pytest.raises(ProgrammingError, match=words):
+        client_token(fresh_provider, **props)
+    assert not fresh_provider.grant_counts
+
+
+def test_proxy_auto_reads_the_environment(embedded_provider: EmbeddedProvider, squid: Squid,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    p = embedded_provider
+    for name in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{squid.ports['open']}")
+    mark = squid.mark()
+    client_token(p, Proxy_Auto=True)
+    assert any(f"POST {p.token_url} 200" in line
+               for line in squid.lines_since(mark, f"POST {p.token_url}"))
+
+    mark = squid.mark()
+    client_token(p)  # Proxy_Auto=FALSE (default): the environment is ignored
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    client_token(p, Proxy_Auto=True)  # NO_PROXY exempts the host
+    assert not [line for line in squid.lines_since(mark, limit=0.5) if p.token_url in line]
+
+
+def test_proxy_auto_uses_credentials_from_the_environment_url(
+        embedded_provider: EmbeddedProvider, squid: Squid,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("NO_PROXY", "no_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://{squid.basic_user}:{squid.basic_password}"
+                                     f"@127.0.0.1:{squid.ports['basic']}")
+    mark = squid.mark()
+    client_token(embedded_provider, Proxy_Auto=True)
+    assert any("user=basicuser" in line for line in squid.lines_since(mark, "user=basicuser"))
+
+
+def test_connection_string_form(embedded_provider: EmbeddedProvider, squid: Squid) -> None:
+    p = embedded_provider
+    mark = squid.mark()
+    text = (f"OAuthVersion=2.0;GrantType=CLIENT;OAuthClientId={p.client_id};"
+            f"OAuthClientSecret={p.client_secret};OAuthAccessTokenURL={p.token_url};"
+            f"Proxy_Server=127.0.0.1;Proxy_Port={squid.ports['digest']};"
+            f"Proxy_AuthScheme=DIGEST;Proxy_User={squid.digest_user};"
+            f"Proxy_Password={squid.digest_password}")
+    with cdata_oauth.connect(text) as conn:
+        conn.execute("EXEC GetOAuthAccessToken").fetchone()
+    assert any("user=digestuser" in line for line in squid.lines_since(mark, "digestuser"))
