@@ -111,6 +111,11 @@ def run(opts: Options) -> list[Row]:
     # The libraries refuse http:// unless told; the endpoint is loopback-only.
     os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
     os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")
+    # Sessions keep their defaults (they read the environment); should it name a proxy,
+    # loopback must still not go through it.
+    if any(k.lower().endswith("_proxy") and k.lower() != "no_proxy" for k in os.environ):
+        for name in ("NO_PROXY", "no_proxy"):
+            os.environ[name] = ",".join(filter(None, ["127.0.0.1", os.environ.get(name)]))
     rows: list[Row] = []
     with TokenServer() as server, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # e.g. oauthlib's scope-change warnings

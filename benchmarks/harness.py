@@ -127,14 +127,14 @@ def _quantity(value: float | None, unit: str) -> str:
 
 def format_table(rows: Sequence[Row]) -> str:
     """A plain-text table (also valid Markdown) of every row."""
-    header = ("bench", "case", "contender", "median", "p95", "ratio", "target", "met")
+    header = ("bench", "case", "contender", "median", "p95", "ratio", "target", "met", "note")
     lines = [header]
     for row in rows:
         met = "-" if row.ok is None else ("yes" if row.ok else "NO")
         ratio = "-" if row.ratio is None else f"{row.ratio:.3f}x"
-        contender = row.contender + (f" ({row.note})" if row.note else "")
-        lines.append((row.bench, row.case, contender, _quantity(row.value, row.unit),
-                      _quantity(row.p95, row.unit), ratio, row.target or "-", met))
+        lines.append((row.bench, row.case, row.contender, _quantity(row.value, row.unit),
+                      _quantity(row.p95, row.unit), ratio, row.target or "-", met,
+                      row.note))
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
 
     def render(cells: Sequence[str]) -> str:

@@ -30,15 +30,15 @@ def sqlglotc_active() -> bool:
 
 def child(quick: bool) -> None:
     """In the interpreter under test: benchmark 1's first-seen case, printed as JSON."""
-    import sqlglot
+    from importlib.metadata import version
 
     from . import statement
 
     if not sqlglotc_active():
-        print(json.dumps({"installed": False, "sqlglot": sqlglot.__version__}))
+        print(json.dumps({"installed": False, "sqlglot": version("sqlglot")}))
         return
     measured = statement.first_seen(Options(quick=quick))
-    print(json.dumps({"installed": True, "sqlglot": sqlglot.__version__,
+    print(json.dumps({"installed": True, "sqlglot": version("sqlglot"),
                       "stats": {k: [v.median, v.p95, v.samples] for k, v in measured.items()}}))
 
 
@@ -61,4 +61,4 @@ def run(opts: Options) -> list[Row]:
     measured = {name: Stats(*figures) for name, figures in answer["stats"].items()}
     return ratio_rows(BENCH, f"first-seen text, sqlglot {answer['sqlglot']} + sqlglotc",
                       measured, statement.PARSE,
-                      {statement.EXECUTE: ("<= 1.2x parse", 1.2, statement.PARSE)})
+                      notes={statement.EXECUTE: "reported, no target (compiled parse)"})

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime
 import threading
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .exceptions import DataError, ProgrammingError
@@ -26,7 +26,7 @@ class Inputs(Mapping[str, Any]):
     ask for ``Timeout`` and get 60 without each caller repeating it.
     """
 
-    __slots__ = ("_defaulted", "_secret_names", "_values")
+    __slots__ = ("_defaulted", "_secret_names", "_secret_values", "_values")
 
     def __init__(self, values: Mapping[str, Any], secret_names: frozenset[str] = frozenset(),
                  defaulted: frozenset[str] = frozenset()):
@@ -42,6 +42,15 @@ class Inputs(Mapping[str, Any]):
         if spec is not None:
             return spec.default
         raise KeyError(name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """As Mapping.get, in one step: operations call it many times per statement."""
+        key = name.lower()
+        entry = self._values.get(key)
+        if entry is not None:
+            return entry[1]
+        spec = REGISTRY.get(key)
+        return spec.default if spec is not None else default
 
     def __iter__(self) -> Iterator[str]:
         return (canonical for canonical, _ in self._values.values())
@@ -70,8 +79,12 @@ class Inputs(Mapping[str, Any]):
 
     def secrets(self) -> list[Any]:
         """Every secret value held: what error messages and logs must mask."""
-        return [value for canonical, value in self._values.values()
+        found: list[Any] | None = getattr(self, "_secret_values", None)
+        if found is None:  # computed once: an Inputs never changes
+            found = self._secret_values = [
+                value for canonical, value in self._values.values()
                 if value not in (None, "") and self.is_secret(canonical)]
+        return list(found)
 
     def with_values(self, **changes: Any) -> Inputs:
         values = {canonical: value for canonical, value in self._values.values()}
@@ -93,8 +106,11 @@ def bind(script: Script, call: Call, properties: ConnectionProperties) -> Inputs
     What the script and the connection contribute is merged and converted once per
     (script, properties) pair (see ``_base``); a call then only adds its EXEC values.
     """
-    given = _given_arguments(script, call)
     base = _base(script, properties)
+    known = base.calls.get(id(call))
+    if known is not None and known[0] is call:
+        return known[1]  # the same literal-only statement again: same inputs
+    given = _given_arguments(script, call)
     values = dict(base.values)
     folded_given = set()
     for name, value in given.items():  # same order and spelling as put() in _base gives
@@ -119,11 +135,18 @@ def bind(script: Script, call: Call, properties: ConnectionProperties) -> Inputs
     inputs._values = values
     inputs._secret_names = base.secret_names
     inputs._defaulted = base.defaulted - folded_given if given else base.defaulted
+    if call.reusable:
+        with _base_lock:
+            if len(base.calls) >= CALLS_PER_BASE:
+                base.calls.clear()
+            base.calls[id(call)] = (call, inputs)
     return inputs
 
 
 BASE_CACHE_SIZE = 64
 """(script, properties) pairs whose merged inputs are kept; a connection uses a few."""
+CALLS_PER_BASE = 32
+"""Literal-only calls (cached statement texts) whose bound inputs each pair keeps."""
 _base_cache: dict[tuple[int, int], tuple[Script, ConnectionProperties, _Base]] = {}
 _base_lock = threading.Lock()
 
@@ -139,6 +162,7 @@ class _Base:
     secret_names: frozenset[str]
     required: frozenset[str]  # folded names of required inputs
     missing: tuple[str, ...]  # required inputs the base leaves empty
+    calls: dict[int, tuple[Call, Inputs]] = field(default_factory=dict)  # by id(call)
 
 
 def _base(script: Script, properties: ConnectionProperties) -> _Base:

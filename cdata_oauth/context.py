@@ -9,6 +9,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
+from .binding import Inputs
 from .properties import ConnectionProperties
 from .transport import Transport, TransportSettings
 
@@ -27,6 +28,7 @@ class ConnectionContext:
         self._cache_lock = threading.Lock()  # not .lock: operations may hold that long
         self._lock = threading.RLock()
         self._state: dict[str, Any] = {}
+        self._last_settings: tuple[Inputs, TransportSettings] | None = None
 
     def transport(self, inputs: Mapping[str, Any]) -> Transport:
         """A transport for these inputs, reused per thread while its settings match.
@@ -35,7 +37,13 @@ class ConnectionContext:
         most TRANSPORTS_PER_THREAD, and the transports of finished threads are closed, so
         a long-lived connection does not pile up sockets.
         """
-        settings = TransportSettings.from_inputs(inputs)
+        last = self._last_settings  # the same (immutable) Inputs again: a repeated statement
+        if last is not None and last[0] is inputs:
+            settings = last[1]
+        else:
+            settings = TransportSettings.from_inputs(inputs)
+            if isinstance(inputs, Inputs):
+                self._last_settings = (inputs, settings)
         me = threading.current_thread()
         stale: list[Transport] = []
         with self._cache_lock:

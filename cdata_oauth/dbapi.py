@@ -113,10 +113,13 @@ class Connection:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def run_procedure(self, procedure: str, args: Sequence[tuple[str | None, Any]]) -> ResultSet:
-        """Look up, bind and run one procedure; every failure is a PEP 249 exception."""
+    def run_procedure(self, procedure: str, args: Sequence[tuple[str | None, Any]],
+                      call: Call | None = None) -> ResultSet:
+        """Look up, bind and run one procedure; every failure is a PEP 249 exception.
+
+        ``call``, when given, is the parsed statement's own Call (its args are ``args``)."""
         script = self.catalog.lookup(procedure)
-        inputs = bind(script, Call(procedure, tuple(args)), self.properties)
+        inputs = bind(script, call or Call(procedure, tuple(args)), self.properties)
         try:
             operation = get_operation(script.operation)
             outputs = operation(Invocation(script, inputs, self.context))
@@ -176,7 +179,7 @@ class Cursor:
                                 self.connection.context)
         else:
             call = sql.bind_call(template, parameters)
-            result = self.connection.run_procedure(call.procedure, call.args)
+            result = self.connection.run_procedure(call.procedure, call.args, call)
         self._set_result(result)
         return self
 

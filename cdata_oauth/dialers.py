@@ -108,6 +108,7 @@ class SocksDialer:
         sock.set_proxy(version, self.hop.host, self.hop.port, rdns=version == socks.SOCKS5,
                        username=self.user or None, password=self.password or None)
         sock.settimeout(timeout)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as urllib3 does
         try:
             try:
                 sock.connect((host, port))
@@ -153,11 +154,13 @@ class TunnelDialer:
 
     def connect(self, host: str, port: int, timeout: float | None) -> socket.socket:
         target = authority(host, port)
+        if self.auth.ntlm:
+            return self._connect_ntlm(target, timeout)
         header = self.auth.preemptive("CONNECT", target)
         for _ in range(3):
             sock = self.hop.open(timeout)
             try:
-                status, reason, challenges = self._connect(sock, target, header, timeout)
+                status, reason, challenges, _ = self._connect(sock, target, header, timeout)
             except BaseException:
                 sock.close()
                 raise
@@ -174,8 +177,31 @@ class TunnelDialer:
                 f"The {self.hop.hop} refused to open a tunnel to {target}: {status} {reason}.")
         raise refused(self.hop.hop, True)
 
+    def _connect_ntlm(self, target: str, timeout: float | None) -> socket.socket:
+        """CONNECT, 407 with the NTLM challenge, CONNECT again: all on one connection."""
+        sock = self.hop.open(timeout)
+        try:
+            handshake = self.auth.ntlm_handshake(self.hop.hop.host)
+            status, reason, challenges, kept = self._connect(sock, target, handshake.first(),
+                                                             timeout, keep=True)
+            if status == 407 and kept:
+                answer = handshake.second(challenges)
+                if answer is not None:
+                    status, reason, _, _ = self._connect(sock, target, answer, timeout)
+            if 200 <= status < 300:
+                return sock
+            if status == 407:
+                raise refused(self.hop.hop, True)
+            raise OperationalError(
+                f"The {self.hop.hop} refused to open a tunnel to {target}: {status} {reason}.")
+        except BaseException:
+            sock.close()
+            raise
+
     def _connect(self, sock: socket.socket, target: str, header: str | None,
-                 timeout: float | None) -> tuple[int, str, list[str]]:
+                 timeout: float | None, keep: bool = False
+                 ) -> tuple[int, str, list[str], bool]:
+        """One CONNECT; with ``keep``, a refusal's body is read so the socket can go on."""
         lines = [f"CONNECT {target} HTTP/1.1", f"Host: {target}", "User-Agent: cdata_oauth"]
         if header:
             lines.append(f"Proxy-Authorization: {header}")
@@ -185,8 +211,12 @@ class TunnelDialer:
             response.begin()
             challenges = response.msg.get_all("Proxy-Authenticate") or []
             status, reason = response.status, response.reason
+            kept = False
+            if keep and not 200 <= status < 300 and not response.will_close:
+                response.read()
+                kept = True
             response.fp = None  # type: ignore[assignment]  # keep the socket for the tunnel
-            return status, reason, challenges
+            return status, reason, challenges, kept
         except (OSError, http.client.HTTPException) as exc:
             if isinstance(exc, OSError):
                 raise self.hop.hop.unreachable(exc, timeout) from exc

@@ -7,15 +7,16 @@ secret settings of the transport), so a secret is hidden wherever it turns up.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import logging
 import os
 import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, quote_plus, urlsplit, urlunsplit
 
 from .exceptions import OperationalError, ProgrammingError
 from .redaction import MASK, is_secret_name, scrub
@@ -129,6 +130,7 @@ class HttpLog:
         self.path = path
         self.secrets = [s for s in secrets if s not in (None, "")]
         self._lock = threading.Lock()
+        self._local = threading.local()
         if path:
             folder = os.path.dirname(os.path.abspath(os.path.expanduser(path)))
             if not os.path.isdir(folder):
@@ -162,8 +164,21 @@ class HttpLog:
         if self.active:
             self._emit(f"!!! {method} {mask_url(url)} failed: {message}")
 
+    @contextlib.contextmanager
+    def masking(self, secrets: Iterable[object]) -> Iterator[None]:
+        """While inside, also mask these values (a statement's client secret, tokens...,
+        which a server may echo anywhere in its answer), as given and form-encoded."""
+        extra = [str(s) for s in secrets if s not in (None, "")]
+        extra += [quote(s, safe="") for s in extra] + [quote_plus(s) for s in extra]
+        previous = getattr(self._local, "extra", [])
+        self._local.extra = [*previous, *extra]
+        try:
+            yield
+        finally:
+            self._local.extra = previous
+
     def _emit(self, text: str) -> None:
-        text = scrub(text, self.secrets)
+        text = scrub(text, [*self.secrets, *getattr(self._local, "extra", [])])
         stamp = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")
         log.debug("%s", text)
         if self.path:

@@ -43,11 +43,24 @@ def is_loopback_host(host: str | None) -> bool:
         return False
 
 
+def _bind_address(host: str) -> tuple[str, socket.AddressFamily]:
+    """The loopback address to listen on: a literal loopback address as given (the
+    browser will connect to exactly that one), 127.0.0.1 for localhost names."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return "127.0.0.1", socket.AF_INET
+    return str(address), socket.AF_INET6 if address.version == 6 else socket.AF_INET
+
+
 class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     """Carries the one answer it waits for; a thread per request, so a browser's idle
     preconnect socket cannot hold up the real callback."""
 
-    allow_reuse_address = False
+    # The port must be free again at once after a flow, though its closed connections
+    # linger in TIME_WAIT; SO_REUSEADDR allows that on POSIX (never two listeners). On
+    # Windows it would let another program bind the same port, so it stays off there.
+    allow_reuse_address = sys.platform != "win32"
     daemon_threads = True
     block_on_close = False
 
@@ -59,6 +72,12 @@ class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
         self.accept_params: Callable[[dict[str, str]], str | None] = lambda _params: None
         self.result: dict[str, str] | None = None
         self.done = threading.Event()
+        self.decide = threading.Lock()  # one answer per flow, even from parallel requests
+        self.claimed = False  # set under ``decide`` by the one request whose answer is used
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Silent: junk sent to the port (or a client that hangs up) is not our failure,
+        and a traceback would show the request line, which carries the code."""
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -73,20 +92,28 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._answer(404, _NOT_FOUND_PAGE)
             return
         params = dict(parse_qsl(parts.query, keep_blank_values=True))
-        try:
-            problem = self.server.accept_params(params)
-        except Exception as exc:  # an accept bug must not hang the browser
-            problem = f"The answer could not be checked ({type(exc).__name__})."
-        if problem is None:
+        with self.server.decide:
+            if self.server.claimed:
+                problem: str | None = ("This sign-in is already complete; its answer was "
+                                       "used once and this one is ignored.")
+            else:
+                try:
+                    problem = self.server.accept_params(params)
+                except Exception as exc:  # an accept bug must not hang the browser
+                    problem = f"The answer could not be checked ({type(exc).__name__})."
+                self.server.claimed = problem is None
+        if problem is not None:
+            self._answer(400, _ERROR_PAGE.format(message=html.escape(problem)))
+            return
+        try:  # the page first, so the browser shows it before the application moves on
             if params.get("error"):
                 message = "The provider answered: " + params["error"] + "."
                 self._answer(200, _ERROR_PAGE.format(message=html.escape(message)))
             else:
                 self._answer(200, _DONE_PAGE)
+        finally:
             self.server.result = params
             self.server.done.set()
-        else:
-            self._answer(400, _ERROR_PAGE.format(message=html.escape(problem)))
 
     def _answer(self, status: int, page: str) -> None:
         body = page.encode("utf-8")
@@ -109,6 +136,9 @@ class CallbackListener:
     """
 
     def __init__(self, callback_url: str, timeout: float | None) -> None:
+        from .oauth2 import check_callback_url
+
+        check_callback_url(callback_url or "")  # malformed: a ProgrammingError saying why
         parts = urlsplit(callback_url or "")
         if parts.scheme.lower() != "http" or not is_loopback_host(parts.hostname):
             raise ProgrammingError(
@@ -121,8 +151,7 @@ class CallbackListener:
         except ValueError as exc:
             raise ProgrammingError(f"CallbackURL {callback_url!r} has an invalid port.") from exc
         host = (parts.hostname or "").strip("[]")
-        family = socket.AF_INET6 if host == "::1" else socket.AF_INET
-        bind_host = "::1" if family == socket.AF_INET6 else "127.0.0.1"
+        bind_host, family = _bind_address(host)
         self.timeout = None if timeout in (None, 0) else float(timeout)
         self._server = _Server((bind_host, port), family, parts.path or "/")
         try:

@@ -216,10 +216,14 @@ class _Flow:
         transport = self.invocation.context.transport(self.invocation.inputs)
         response = transport.request(
             "POST", signed_url, headers=signed_headers,
-            data=None if signed_body is None else signed_body.encode("utf-8"))
+            data=None if signed_body is None else signed_body.encode("utf-8"),
+            secrets=self.secrets)
         return _answer(response, what, self.secrets)
 
     def request_token(self, callback: str) -> tuple[str, str]:
+        from .oauth2 import check_callback_url
+
+        check_callback_url(callback, oob=True)
         url = self.url("OAuthRequestTokenURL", "(where the request token is obtained)")
         fields = self.post(url, "The request token endpoint", callback=callback)
         if fields.get("oauth_callback_confirmed", "true").lower() != "true":
@@ -375,7 +379,12 @@ def _from_verifier(given: str, secrets: list[object]) -> tuple[str, str | None]:
     """(oauth_verifier, oauth_token or None) from a bare verifier or a callback URL."""
     if "://" not in given and not given.startswith("?") and "oauth_verifier=" not in given:
         return given, None
-    parts = urlsplit(given if "://" in given else "http://x/" + given.lstrip("?"))
+    try:
+        parts = urlsplit(given if "://" in given else "http://x/" + given.lstrip("?"))
+    except ValueError:
+        raise ProgrammingError(
+            "Verifier looks like a callback URL but is malformed; pass the oauth_verifier "
+            "value or the whole URL the browser was sent back to.") from None
     params = dict(parse_qsl(parts.query, keep_blank_values=True))
     params.update(parse_qsl(parts.fragment, keep_blank_values=True))
     return _from_params(params, secrets)
@@ -403,7 +412,11 @@ def _from_params(params: Mapping[str, str], secrets: list[object]) -> tuple[str,
 
 def _answer(response: requests.Response, what: str, secrets: list[object]) -> dict[str, str]:
     """The fields of a form-encoded provider answer; anything else raises, masked."""
+    from .tokens import redirect_message, retry_note
+
     status = response.status_code
+    if 300 <= status < 400:
+        raise OperationalError(redirect_message(what, status, response.headers))
     content_type = response.headers.get("Content-Type")
     fields = _form_fields(response.text, content_type)
     if fields is not None:
@@ -418,7 +431,7 @@ def _answer(response: requests.Response, what: str, secrets: list[object]) -> di
     if not 200 <= status < 300:
         raise OperationalError(
             f"{what} answered HTTP {status} {response.reason or ''}".rstrip()
-            + f": {_excerpt(response.text, fields, secrets)}")
+            + f": {_excerpt(response.text, fields, secrets)}" + retry_note(response.headers))
     if fields is None:
         raise OperationalError(
             f"{what} answered HTTP {status} with a body that is not form-encoded "

@@ -11,7 +11,7 @@ import base64
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import SplitResult, parse_qsl, quote, urlsplit
 
 from .exceptions import OAuthError, ProgrammingError
 from .loopback import CallbackListener, is_loopback_host, open_browser
@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 
     from .operations import Invocation
 
-__all__ = ["DEFAULT_APP_CALLBACK", "authorization_url", "check_url", "get_access_token"]
+__all__ = ["DEFAULT_APP_CALLBACK", "authorization_url", "check_callback_url", "check_url",
+           "get_access_token"]
 
 #: Where APP mode listens when no CallbackURL is given: any free loopback port (RFC 8252).
 DEFAULT_APP_CALLBACK = "http://127.0.0.1:0/"
@@ -135,11 +136,13 @@ class _Flow:
         if self.client_auth == "BASIC":
             headers["Authorization"] = _basic(self.client_id or "", self.client_secret or "")
         transport = self.invocation.context.transport(self.invocation.inputs)
-        response = transport.request("POST", url, data=body.encode("utf-8"), headers=headers)
+        response = transport.request("POST", url, data=body.encode("utf-8"), headers=headers,
+                                     secrets=self.secrets)
         host = urlsplit(url).hostname or url
         parsed = parse_token_response(
             response.status_code, response.headers.get("Content-Type"), response.text,
-            secrets=self.secrets, what=f"The token endpoint at {host}")
+            secrets=self.secrets, what=f"The token endpoint at {host}",
+            headers=response.headers)
         return parsed.outputs(sent_refresh_token)
 
 
@@ -170,8 +173,10 @@ def authorization_url(invocation: Invocation) -> Mapping[str, Any]:
     auth_url = flow.url("OAuthAuthorizationURL", "to build the authorization URL")
     flow.require("OAuthClientId", "to build the authorization URL")
     state = _text(flow.get("State")) or _new_state()
-    verifier, url = _build_authorization_url(flow, auth_url, _text(flow.get("CallbackURL")),
-                                             state)
+    callback = _text(flow.get("CallbackURL"))
+    if callback is not None:
+        check_callback_url(callback)
+    verifier, url = _build_authorization_url(flow, auth_url, callback, state)
     _remember_pending(flow, state, verifier)
     return {"URL": url, "State": state, "PKCEVerifier": verifier}
 
@@ -220,6 +225,9 @@ def _web_code(flow: _Flow) -> dict[str, Any]:
     flow.require("OAuthClientId", "to exchange the authorization code")
     verifier_input = flow.require("Verifier", "(the code, or the callback URL the browser "
                                   "landed on) for GrantType=CODE with AuthMode=WEB")
+    callback = _text(flow.get("CallbackURL"))
+    if callback is not None:
+        check_callback_url(callback)
     code, returned_state = _code_from_verifier(flow, verifier_input)
     flow.secrets.append(code)
     expected = _text(flow.get("State"))
@@ -278,7 +286,12 @@ def _code_from_verifier(flow: _Flow, verifier: str) -> tuple[str, str | None]:
     if "://" not in text and not text.startswith("?") and not (
             "code=" in text or "error=" in text):
         return text, None
-    parts = urlsplit(text if "://" in text else "x://x/" + text.lstrip("?"))
+    try:
+        parts = urlsplit(text if "://" in text else "x://x/" + text.lstrip("?"))
+    except ValueError:
+        raise ProgrammingError(
+            "Verifier looks like a callback URL but is malformed; give the URL the browser "
+            "landed on after the sign-in, or the code alone.") from None
     params = dict(parse_qsl(parts.query, keep_blank_values=True))
     params.update(dict(parse_qsl(parts.fragment, keep_blank_values=True)))
     if params.get("error"):
@@ -369,7 +382,7 @@ def _refresh(flow: _Flow) -> dict[str, Any]:
 
 def check_url(name: str, url: str, options: Options) -> None:
     """https everywhere; plain http only to loopback hosts unless AllowInsecureHTTP."""
-    parts = urlsplit(url)
+    parts = _parse_url(name, url)
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not parts.hostname:
         raise ProgrammingError(
@@ -381,6 +394,41 @@ def check_url(name: str, url: str, options: Options) -> None:
             f"{name} uses plain http to {parts.hostname}, which would send secrets "
             "unencrypted; use https, or set OtherOptions='AllowInsecureHTTP=TRUE' for a "
             "test server you trust.")
+
+
+def _parse_url(name: str, url: str) -> SplitResult:
+    """The parts of a URL a user gave, or a ProgrammingError saying what is malformed.
+
+    urlsplit silently drops tabs and line breaks and lets a backslash hide the real
+    host, so such characters are refused rather than sent somewhere unexpected."""
+    from .httplog import mask_url
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises for a port that is not 0..65535)
+    except ValueError as exc:
+        raise ProgrammingError(f"{name} {mask_url(url)!r} is malformed ({exc}); give a full "
+                               "URL such as https://provider.example/oauth/token.") from None
+    bad = next((c for c in url if c.isspace() or ord(c) < 32 or ord(c) == 127 or c == "\\"),
+               None)
+    if bad is not None and parts.scheme:  # without a scheme the caller says "not a URL"
+        raise ProgrammingError(
+            f"{name} {mask_url(url)!r} contains {bad!r}, which a URL may not hold; "
+            "percent-encode it (a space is %20) or remove it.")
+    return parts
+
+
+def check_callback_url(url: str, oob: bool = False) -> None:
+    """CallbackURL is sent to the provider: any well-formed absolute URL (a web or custom
+    scheme, e.g. com.example.app:/cb), or ``oob`` for OAuth 1.0a."""
+    if oob and url == "oob":
+        return
+    parts = _parse_url("CallbackURL", url)
+    if not parts.scheme or (parts.scheme.lower() in ("http", "https") and not parts.hostname):
+        raise ProgrammingError(
+            f"CallbackURL {scrub(url, [])!r} is not an absolute URL; give the redirect URL "
+            "registered with the provider, e.g. https://app.example/callback or "
+            "http://127.0.0.1:33333/callback.")
 
 
 def _basic(client_id: str, client_secret: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -101,8 +101,9 @@ class Router:
                 raise ProgrammingError(
                     "Proxy_Port is set but Proxy_Server is not; set Proxy_Server to the proxy's "
                     "host name or address.")
-            if scheme == "NTLM" and get("Proxy_Auto"):
-                raise _ntlm()
+            missing = _ntlm_missing() if scheme == "NTLM" and get("Proxy_Auto") else None
+            if missing is not None:
+                raise missing
             return None
         _check_host("Proxy_Server", server)
         if port is None:
@@ -245,7 +246,12 @@ def _environment_proxy(url: str, defaults: tuple[Any, ...]) -> ProxySpec | None:
 
 def _check_auth(spec: ProxySpec) -> None:
     if spec.scheme == "NTLM":
-        raise _ntlm()
+        missing = _ntlm_missing()
+        if missing is not None:
+            raise missing
+        if not spec.user:
+            raise ProgrammingError("Proxy_AuthScheme=NTLM needs Proxy_User (DOMAIN\\user or "
+                                   "user) and Proxy_Password.")
     if spec.scheme == "PROPRIETARY" and not spec.token:
         raise ProgrammingError("Proxy_AuthScheme=PROPRIETARY needs Proxy_AuthToken (the "
                                "Proxy-Authorization value to send).")
@@ -253,11 +259,16 @@ def _check_auth(spec: ProxySpec) -> None:
         raise ProgrammingError("Proxy_Password is set but Proxy_User is not; set both.")
 
 
-def _ntlm() -> NotSupportedError:
+def _ntlm_missing() -> NotSupportedError | None:
+    """None when NTLM can be done (the pyspnego package is installed)."""
+    import importlib.util
+
+    if importlib.util.find_spec("spnego") is not None:
+        return None
     return NotSupportedError(
-        "Proxy_AuthScheme=NTLM is not supported: no well-kept Python library performs NTLM "
-        "with a proxy for both forwarded requests and CONNECT tunnels. Use BASIC or DIGEST, "
-        "or PROPRIETARY with a Proxy-Authorization value you obtain yourself.")
+        "Proxy_AuthScheme=NTLM needs the Python package pyspnego, which is not installed: "
+        "pip install pyspnego. Or use BASIC or DIGEST, or PROPRIETARY with a "
+        "Proxy-Authorization value you obtain yourself.")
 
 
 def _text(value: Any) -> str | None:
@@ -266,10 +277,26 @@ def _text(value: Any) -> str | None:
 
 
 def _check_host(name: str, host: str) -> None:
-    if "://" in host or "/" in host or any(c.isspace() for c in host) or "@" in host:
+    if "://" in host or "/" in host or any(c.isspace() for c in host) or "@" in host \
+            or "\\" in host or any(ord(c) < 32 or ord(c) == 127 for c in host) \
+            or not _brackets_ok(host):
         raise ProgrammingError(
             f"{name} is {host!r}; give only a host name or address (no scheme, path, user or "
             "spaces), and the port separately.")
+
+
+def _brackets_ok(host: str) -> bool:
+    """Square brackets only around a whole IPv6 address, e.g. [::1]."""
+    if "[" not in host and "]" not in host:
+        return True
+    import ipaddress
+
+    if not (host.startswith("[") and host.endswith("]")):
+        return False
+    try:
+        return ipaddress.ip_address(host[1:-1]).version == 6
+    except ValueError:
+        return False
 
 
 def _port(name: str, value: Any, default: int | None) -> int:
@@ -284,19 +311,3 @@ def _port(name: str, value: Any, default: int | None) -> int:
     if not 0 < port < 65536:
         raise ProgrammingError(f"{name} is {port}; it must be a port number from 1 to 65535.")
     return port
-
-
-def describe(settings: Mapping[str, Any]) -> str:
-    """A one-line summary (no secrets) for the log: which proxy and firewall are used."""
-    parts = []
-    if settings.get("Proxy_Server"):
-        parts.append(f"proxy {settings.get('Proxy_Server')}:{settings.get('Proxy_Port')} "
-                     f"({settings.get('Proxy_AuthScheme') or 'BASIC'}, "
-                     f"{settings.get('Proxy_SSLType') or 'AUTO'})")
-    if settings.get("Proxy_Auto"):
-        parts.append("proxy from the environment")
-    if (settings.get("Firewall_Type") or "NONE") != "NONE":
-        parts.append(f"firewall {settings.get('Firewall_Type')} "
-                     f"{settings.get('Firewall_Server')}:{settings.get('Firewall_Port')}")
-    return ", ".join(parts) or "direct"
-

@@ -44,7 +44,15 @@ class ProxyAuth:
         """True when this proxy gets credentials at all."""
         if self.scheme == "PROPRIETARY":
             return bool(self.token)
-        return self.scheme in ("BASIC", "DIGEST") and bool(self.user)
+        return self.scheme in ("BASIC", "DIGEST", "NTLM") and bool(self.user)
+
+    @property
+    def ntlm(self) -> bool:
+        """NTLM authenticates a connection, in a handshake of two requests on it."""
+        return self.scheme == "NTLM" and self.active
+
+    def ntlm_handshake(self, host: str) -> NtlmHandshake:
+        return NtlmHandshake(self.user, self.password, host, self.label)
 
     def preemptive(self, method: str, uri: str) -> str | None:
         """The header to send before any challenge (Digest only once a challenge is known)."""
@@ -52,6 +60,8 @@ class ProxyAuth:
             return None
         if self.scheme == "PROPRIETARY":
             return self.token
+        if self.scheme == "NTLM":
+            return None  # per connection: see ntlm_handshake
         if self.scheme == "BASIC":
             pair = f"{self.user}:{self.password}".encode()
             return "Basic " + base64.b64encode(pair).decode("ascii")
@@ -117,3 +127,42 @@ class ProxyAuth:
         if "opaque" in ch:
             parts.append(f'opaque="{ch["opaque"]}"')
         return "Digest " + ", ".join(parts)
+
+
+class NtlmHandshake:
+    """One NTLM exchange with a proxy (pyspnego does the messages): ``first()`` goes with
+    the first request, ``second(challenges)`` answers the proxy's 407 on the same
+    connection."""
+
+    def __init__(self, user: str, password: str, host: str, label: str) -> None:
+        import spnego
+
+        self.label = label
+        self._context = spnego.client(user, password, hostname=host, service="HTTP",
+                                      protocol="ntlm")
+
+    def first(self) -> str:
+        return "NTLM " + base64.b64encode(self._step(None)).decode("ascii")
+
+    def second(self, challenges: Iterable[str]) -> str | None:
+        for raw in challenges:
+            name, _, rest = raw.strip().partition(" ")
+            if name.lower() == "ntlm" and rest.strip():
+                try:
+                    token = base64.b64decode(rest.strip(), validate=True)
+                except ValueError:
+                    break
+                return "NTLM " + base64.b64encode(self._step(token)).decode("ascii")
+        return None
+
+    def _step(self, token: bytes | None) -> bytes:
+        from spnego.exceptions import SpnegoError
+
+        try:
+            out = self._context.step(token)
+        except (SpnegoError, ValueError) as exc:
+            raise OperationalError(f"NTLM with the {self.label} failed "
+                                   f"({type(exc).__name__}).") from exc
+        if not out:
+            raise OperationalError(f"NTLM with the {self.label} ended without a message.")
+        return bytes(out)

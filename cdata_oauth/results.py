@@ -53,9 +53,10 @@ def project(script: Script, outputs: Mapping[str, Any]) -> ResultSet:
     for folded, xs_type, _ in declared:
         entry = by_key.get(folded)
         row.append(_as_type(None if entry is None else entry[1], xs_type))
-    if len(declared) == len(script.outputs):  # no wildcard output: the columns are fixed
-        return ResultSet(tuple(column for _, _, column in declared), [tuple(row)])
     used = {folded for folded, _, _ in declared}
+    if len(declared) == len(script.outputs) or used.issuperset(by_key):
+        # no wildcard output, or nothing beyond the declared ones: the columns are fixed
+        return ResultSet(tuple(column for _, _, column in declared), [tuple(row)])
     names = [column[0] for _, _, column in declared]
     codes = [column[1] for _, _, column in declared]
     for output in script.outputs:

@@ -7,8 +7,9 @@ This module knows nothing of OAuth or procedures.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any, cast
 
@@ -47,7 +48,8 @@ class CallTemplate:
         """The bound call when every value is a literal: nothing to bind per execution."""
         if any(slot.kind != LITERAL for _, slot in self.args):
             return None
-        return Call(self.procedure, tuple((name, slot.value) for name, slot in self.args))
+        return Call(self.procedure, tuple((name, slot.value) for name, slot in self.args),
+                    reusable=True)
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,8 @@ class Call:
 
     procedure: str
     args: tuple[tuple[str | None, Any], ...]
+    reusable: bool = field(default=False, compare=False)
+    """True for a cached template's literal-only call: binding may remember its inputs."""
 
 
 def parse(text: str) -> CallTemplate | SelectTemplate:
@@ -75,15 +79,34 @@ def parse(text: str) -> CallTemplate | SelectTemplate:
     return _parse_cached(text)
 
 
+_load_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _tsql() -> Any:
+    """sqlglot's T-SQL dialect, loaded once under a lock: sqlglot's first import and
+    dialect registration are not thread-safe (threads racing there were handed a dialect
+    that cannot parse EXEC)."""
+    with _load_lock:
+        import sqlglot.dialects.tsql  # noqa: F401
+        from sqlglot.dialects.dialect import Dialect
+
+        return Dialect.get_or_raise("tsql")
+
+
 @lru_cache(maxsize=PARSE_CACHE_SIZE)
 def _parse_cached(text: str) -> CallTemplate | SelectTemplate:
+    _tsql()  # before any other sqlglot import: its first load happens under a lock
     from sqlglot import exp
-    from sqlglot.dialects.dialect import Dialect
     from sqlglot.errors import ParseError, TokenError
 
     try:
-        dialect = Dialect.get_or_raise("tsql")
+        dialect = _tsql()
         tokens = _normalise_tokens(dialect.tokenize(text))
+        shape = _shape(tokens)
+        shaped = _from_shape(tokens, shape)
+        if shaped is not None:
+            return shaped
         statements = [s for s in dialect.parser().parse(tokens, text) if s is not None]
     except ParseError as exc:
         raise ProgrammingError(_describe_parse_error(exc, text)) from exc
@@ -97,7 +120,9 @@ def _parse_cached(text: str) -> CallTemplate | SelectTemplate:
             "run each with its own execute() call.")
     tree = statements[0]
     if isinstance(tree, exp.Execute):
-        return _call_template(tree)
+        template = _call_template(tree)
+        _remember_shape(tokens, shape, template)
+        return template
     if isinstance(tree, exp.Select):
         tables = tuple(t.name for t in tree.find_all(exp.Table))
         qmarks = sum(1 for p in tree.find_all(exp.Parameter) if _qmark_index(p) is not None)
@@ -121,6 +146,8 @@ def _normalise_tokens(tokens: list[Any]) -> list[Any]:
     """
     from sqlglot.tokenizer_core import Token, TokenType
 
+    if not any(t.token_type in (TokenType.PLACEHOLDER, TokenType.COLON) for t in tokens):
+        return tokens  # nothing to rewrite (the common case): skip the copy
     out: list[Any] = []
     count = 0
     i = 0
@@ -260,6 +287,66 @@ def _call_template(tree: exp.Execute) -> CallTemplate:
             qmarks += 1
         args.append((name, slot))
     return CallTemplate(target.name, tuple(args), qmarks)
+
+
+SHAPE_CACHE_SIZE = 256
+"""EXEC shapes kept: texts that differ only in literal values share one parse."""
+_shapes: dict[tuple[Any, ...], tuple[CallTemplate, tuple[tuple[int, int], ...]]] = {}
+_literal_types: frozenset[Any] = frozenset()
+_number_dash: tuple[Any, Any] = (None, None)  # TokenType.NUMBER, TokenType.DASH
+
+
+def _shape(tokens: list[Any]) -> tuple[Any, ...]:
+    """The tokens' types, and the text of each token but strings and numbers."""
+    global _literal_types, _number_dash
+    if not _literal_types:
+        from sqlglot.tokenizer_core import TokenType
+
+        _number_dash = (TokenType.NUMBER, TokenType.DASH)
+        _literal_types = frozenset(
+            (TokenType.STRING, TokenType.NATIONAL_STRING, TokenType.NUMBER))
+    literal = _literal_types
+    return (tuple(t.token_type for t in tokens),
+            tuple(t.text for t in tokens if t.token_type not in literal))
+
+
+def _token_value(tokens: list[Any], index: int) -> Any:
+    """The value of a literal token, as _slot reads it from the tree (-n after a DASH)."""
+    token = tokens[index]
+    if token.token_type is not _number_dash[0]:
+        return token.text
+    if index > 0 and tokens[index - 1].token_type is _number_dash[1]:
+        return -_number(token.text)
+    return _number(token.text)
+
+
+def _remember_shape(tokens: list[Any], shape: tuple[Any, ...], template: CallTemplate) -> None:
+    """Keep the template for its shape when each literal slot is one literal token, in
+    order (checked value by value); then a text of the same shape skips the parser."""
+    literal_tokens = [i for i, t in enumerate(tokens) if t.token_type in _literal_types]
+    literal_args = [i for i, (_, slot) in enumerate(template.args) if slot.kind == LITERAL
+                    and slot.value is not None and not isinstance(slot.value, bool)]
+    if len(literal_tokens) != len(literal_args):
+        return
+    for arg, index in zip(literal_args, literal_tokens, strict=True):
+        value, expected = _token_value(tokens, index), template.args[arg][1].value
+        if value != expected or type(value) is not type(expected):
+            return
+    if len(_shapes) >= SHAPE_CACHE_SIZE:
+        _shapes.clear()
+    _shapes[shape] = (template, tuple(zip(literal_args, literal_tokens, strict=True)))
+
+
+def _from_shape(tokens: list[Any], shape: tuple[Any, ...]) -> CallTemplate | None:
+    """The template of a known shape, with this text's literal values."""
+    known = _shapes.get(shape)
+    if known is None:
+        return None
+    template, mapping = known
+    args = list(template.args)
+    for arg, index in mapping:
+        args[arg] = (args[arg][0], Slot(LITERAL, _token_value(tokens, index)))
+    return CallTemplate(template.procedure, tuple(args), template.qmarks)
 
 
 def _adjacent_strings(node: exp.Expression) -> bool:

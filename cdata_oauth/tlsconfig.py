@@ -6,6 +6,7 @@ Verification is on unless SSLServerCert is ``*``; that choice is logged as a war
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -25,13 +26,34 @@ _KEY_BLOCK = re.compile(rb"-----BEGIN ([A-Z ]*)PRIVATE KEY-----.+?-----END \1PRI
 
 def build_context(server_cert: str | None, client_cert: str | None,
                   client_password: str | None) -> ssl.SSLContext:
-    """An SSLContext verifying servers (or not, for ``*``) with an optional client cert."""
+    """An SSLContext verifying servers (or not, for ``*``) with an optional client cert.
+
+    Contexts are shared between transports with the same settings (loading a CA bundle
+    costs ~30 ms); a file's modification time is part of the key, so edits are seen."""
+    if server_cert and server_cert.strip() == "*":
+        log.warning("SSLServerCert=* : server certificates are NOT verified; anyone on the "
+                    "path can read and change the traffic. Use it only for tests.")
+    key = (server_cert, _stamp(server_cert), client_cert, _stamp(client_cert), client_password)
+    return _cached_context(*key)
+
+
+def _stamp(location: str | None) -> tuple[int, int] | None:
+    if not location or "-----BEGIN" in location or location.strip() == "*":
+        return None
+    try:
+        info = os.stat(os.path.expanduser(location))
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_size
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_context(server_cert: str | None, _server_stamp: object, client_cert: str | None,
+                    _client_stamp: object, client_password: str | None) -> ssl.SSLContext:
     if server_cert and server_cert.strip() == "*":
         context = ssl.create_default_context()
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
-        log.warning("SSLServerCert=* : server certificates are NOT verified; anyone on the "
-                    "path can read and change the traffic. Use it only for tests.")
     elif server_cert:
         context = ssl.create_default_context()
         context.load_verify_locations(cadata=_trusted_pem(server_cert))

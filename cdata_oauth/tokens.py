@@ -73,17 +73,25 @@ def _cell(value: Any) -> Any:
 
 
 def parse_token_response(status: int, content_type: str | None, body: str,
-                         secrets: Iterable[object] = (), what: str = "The token endpoint"
-                         ) -> TokenResponse:
-    """Interpret one token endpoint answer; raises OAuthError or OperationalError."""
+                         secrets: Iterable[object] = (), what: str = "The token endpoint",
+                         headers: Mapping[str, str] | None = None) -> TokenResponse:
+    """Interpret one token endpoint answer; raises OAuthError or OperationalError.
+
+    ``headers`` (of the answer) let a redirect or a Retry-After be explained."""
     secrets = list(secrets)
+    if 300 <= status < 400:
+        raise OperationalError(redirect_message(what, status, headers))
+    note = retry_note(headers)
     fields = _decode(body, content_type)
     if fields is not None and fields.get("error") and not fields.get("access_token"):
-        raise oauth_error_from_fields(fields, status, secrets, what)
+        error = oauth_error_from_fields(fields, status, secrets, what)
+        if note:
+            error.args = (str(error) + note,)
+        raise error
     if not 200 <= status < 300:
         raise OperationalError(
             f"{what} answered HTTP {status} without an OAuth error; body: "
-            f"{excerpt(body, secrets, fields)}")
+            f"{excerpt(body, secrets, fields)}{note}")
     if fields is None:
         raise OperationalError(
             f"{what} answered HTTP {status} with a body that is neither JSON nor form-encoded "
@@ -93,6 +101,49 @@ def parse_token_response(status: int, content_type: str | None, body: str,
             f"{what} answered HTTP {status} without an access_token; body: "
             f"{excerpt(body, secrets, fields)}")
     return TokenResponse(fields)
+
+
+def redirect_message(what: str, status: int, headers: Mapping[str, str] | None) -> str:
+    """Redirects of token requests are never followed: the credentials would go along."""
+    from .httplog import mask_url
+
+    location = _header(headers, "Location")
+    target = f" to {mask_url(location)!r}" if location else ""
+    return (f"{what} answered HTTP {status}, a redirect{target}. Token requests are not "
+            "followed to another address, so that credentials go only to the URL you "
+            "configured; if the provider moved, set its new URL in the connection properties.")
+
+
+def retry_note(headers: Mapping[str, str] | None) -> str:
+    """' The server asks to retry after ...' when the answer has a Retry-After header."""
+    import datetime
+    from email.utils import parsedate_to_datetime
+
+    value = (_header(headers, "Retry-After") or "").strip()
+    if not value:
+        return ""
+    if value.isdigit():
+        at = datetime.datetime.now(datetime.timezone.utc) + \
+            datetime.timedelta(seconds=int(value))
+        when = f"{int(value)} seconds (Retry-After), at {at:%Y-%m-%d %H:%M:%S} UTC"
+    else:
+        try:
+            moment = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return f" The server sent Retry-After: {value[:60]!r}; wait before retrying."
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=datetime.timezone.utc)
+        when = f"{moment.astimezone(datetime.timezone.utc):%Y-%m-%d %H:%M:%S} UTC (Retry-After)"
+    return f" The server asks to retry after {when}; do not retry sooner."
+
+
+def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
+    if not headers:
+        return None
+    for key, value in headers.items():
+        if key.lower() == name.lower():
+            return str(value)
+    return None
 
 
 def oauth_error_from_fields(fields: Mapping[str, Any], status: int | None,

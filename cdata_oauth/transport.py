@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from .alarms import schedule
 from .exceptions import Error, OperationalError, ProgrammingError
+from .neterrors import caused_by, reason, tls_reason
 
 if TYPE_CHECKING:
     import requests
@@ -101,6 +103,7 @@ class Transport:
         self.session.trust_env = False  # Proxy_Auto reads the environment itself
         self.session.headers["User-Agent"] = "cdata_oauth"
         adapter = RoutedAdapter(self.router, self.context)
+        self._adapter = adapter
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 
@@ -109,7 +112,27 @@ class Transport:
         return self.context.wrap_socket(sock, server_hostname=hostname)
 
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        """Send one request and read its whole answer; failures are PEP 249 exceptions."""
+        """Send one request and read its whole answer; failures are PEP 249 exceptions.
+
+        ``secrets=[...]``: the statement's secret values, masked in the log wherever they
+        appear (a server may echo them in its answer)."""
+        with self.log.masking(kwargs.pop("secrets", ())):
+            if not self._timeout:
+                return self._request(method, url, **kwargs)
+            # Socket timeouts bound each read; this alarm bounds the whole request (a
+            # server dripping its status line or headers a byte at a time meets every one).
+            alarm = schedule(self._timeout + _GRACE, self._adapter.abort)
+            try:
+                return self._request(method, url, **kwargs)
+            except Error as exc:
+                if alarm.fired and "timed out" not in str(exc):
+                    raise self._timed_out(method.upper(), urlsplit(url).hostname or
+                                          "the server") from exc
+                raise
+            finally:
+                alarm.cancel()
+
+    def _request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         import requests
 
         timeout = self._timeout
@@ -128,21 +151,29 @@ class Transport:
 
             raise ProgrammingError(f"The URL {mask_url(url)!r} cannot be used: "
                                    f"{type(exc).__name__}.") from None
-        self.log.request(method, prepared.url or url, prepared.headers, prepared.body)
         try:
             response = self.session.send(prepared, **send)
-            for earlier in response.history:
-                self._log_response(method, earlier, earlier.content, start)
             body = self._read_body(response, method, host, start)
         except Error as exc:
+            self._log_request(method, url, prepared)
             self.log.failure(method, url, str(exc))
             raise
         except requests.exceptions.RequestException as exc:
             error = self._translate(exc, method, host)
+            self._log_request(method, url, prepared)
             self.log.failure(method, url, str(error))
             raise error from exc
+        for earlier in response.history:  # redirects, when the caller allowed them
+            self._log_request(method, earlier.url, earlier.request)
+            self._log_response(method, earlier, earlier.content, start)
+        self._log_request(method, url, response.request)
         self._log_response(method, response, body, start)
         return response
+
+    def _log_request(self, method: str, url: str, sent: requests.PreparedRequest) -> None:
+        """Logged once it was sent, so headers the adapter added (Proxy-Authorization)
+        show up, masked."""
+        self.log.request(sent.method or method, sent.url or url, sent.headers, sent.body)
 
     def _log_response(self, method: str, response: requests.Response, body: bytes | None,
                       start: float) -> None:
@@ -151,7 +182,13 @@ class Transport:
 
     def _read_body(self, response: requests.Response, method: str, host: str,
                    start: float) -> bytes:
-        """The whole body within the deadline and the size cap; kept as response.content."""
+        """The whole body within the deadline and the size cap; kept as response.content.
+
+        ``read1`` does at most one socket read per call, each bounded by what is left of
+        the deadline, so a server that drips a byte at a time cannot stretch Timeout (a
+        plain ``read(n)`` would wait for n bytes, one short timeout per byte)."""
+        from urllib3.exceptions import HTTPError as Urllib3Error
+
         limit = self.max_response_bytes
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > limit:
@@ -160,23 +197,26 @@ class Transport:
         deadline = start + self._timeout if self._timeout else None
         chunks: list[bytes] = []
         total = 0
-        pieces = response.iter_content(_CHUNK)
-        while True:
-            if deadline is not None:
-                remaining = deadline - time.monotonic()
-                if remaining < -_GRACE:
+        raw = response.raw
+        try:
+            while getattr(raw, "length_remaining", None) != 0:
+                if deadline is not None:
+                    remaining = deadline - time.monotonic()
+                    if remaining < -_GRACE:
+                        response.close()
+                        raise self._timed_out(method, host)
+                    _set_read_timeout(response, max(remaining, 0.05))
+                chunk = raw.read1(_CHUNK, decode_content=True)
+                if not chunk:
+                    break
+                total += len(chunk)
+                if total > limit:
                     response.close()
-                    raise self._timed_out(method, host)
-                _set_read_timeout(response, max(remaining, 0.05))
-            try:
-                chunk = next(pieces)
-            except StopIteration:
-                break
-            total += len(chunk)
-            if total > limit:
-                response.close()
-                raise self._too_big(host, method, None)
-            chunks.append(chunk)
+                    raise self._too_big(host, method, None)
+                chunks.append(chunk)
+        except (Urllib3Error, OSError) as exc:
+            response.close()
+            raise self._translate(exc, method, host) from exc
         body = b"".join(chunks)
         # The connection is back in its pool; drop the reader's hold on the socket so that
         # closing the transport really closes it (and a proxy logs the ended tunnel).
@@ -188,10 +228,11 @@ class Transport:
 
     def _too_big(self, host: str, method: str, declared: int | None) -> OperationalError:
         size = f" ({declared} bytes)" if declared is not None else ""
+        limit = self.max_response_bytes
+        shown = f"{limit / 1048576:g} MiB" if limit >= 1048576 else f"{limit} bytes"
         return OperationalError(
-            f"The answer of {host} to {method} is larger than "
-            f"{self.max_response_bytes // 1024} KiB{size}; a token endpoint never needs that "
-            "much. Check the URL.")
+            f"The answer of {host} to {method} is larger than {shown}{size}; a token "
+            "endpoint never sends that much. Check the URL.")
 
     def _timed_out(self, method: str, host: str) -> OperationalError:
         return OperationalError(
@@ -200,27 +241,28 @@ class Transport:
 
     def _translate(self, exc: BaseException, method: str, host: str) -> Error:
         import requests
-        from urllib3.exceptions import ReadTimeoutError
+        from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError
 
-        if isinstance(exc, requests.exceptions.Timeout) or _caused_by(exc, ReadTimeoutError) \
-                or _caused_by(exc, TimeoutError):
+        if isinstance(exc, requests.exceptions.Timeout) or caused_by(exc, ReadTimeoutError) \
+                or caused_by(exc, TimeoutError):
             if self._timeout is None:
                 return OperationalError(f"{method} to {host} timed out.")
             return self._timed_out(method, host)
-        if isinstance(exc, requests.exceptions.SSLError) or _caused_by(exc, ssl.SSLError):
-            return OperationalError(f"TLS with {host} failed: {_tls_reason(exc)}.")
-        if isinstance(exc, requests.exceptions.ChunkedEncodingError |
-                      requests.exceptions.ContentDecodingError):
+        if isinstance(exc, requests.exceptions.SSLError) or caused_by(exc, ssl.SSLError):
+            return OperationalError(f"TLS with {host} failed: {tls_reason(exc)}.")
+        if isinstance(exc, requests.exceptions.ChunkedEncodingError |  # ProtocolError and
+                      requests.exceptions.ContentDecodingError |  # DecodeError: urllib3's,
+                      ProtocolError | DecodeError):  # raised while reading the body
             return OperationalError(f"The answer of {host} to {method} was cut off or "
                                     f"malformed ({type(exc).__name__}).")
         if isinstance(exc, requests.exceptions.ConnectionError):
             return OperationalError(
-                f"Cannot connect to {host}: {_reason(exc)}. Check the URL, the network and "
+                f"Cannot connect to {host}: {reason(exc)}. Check the URL, the network and "
                 "any proxy settings.")
         if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.InvalidSchema |
                       requests.exceptions.MissingSchema):
             return ProgrammingError(f"The URL for {host} cannot be used: {type(exc).__name__}.")
-        return OperationalError(f"{method} to {host} failed: {_reason(exc)}.")
+        return OperationalError(f"{method} to {host} failed: {reason(exc)}.")
 
     def close(self) -> None:
         self.session.close()
@@ -233,54 +275,3 @@ def _set_read_timeout(response: requests.Response, seconds: float) -> None:
     if sock is not None:
         with contextlib.suppress(OSError):
             sock.settimeout(seconds)
-
-
-def _chain(exc: BaseException) -> list[BaseException]:
-    seen: list[BaseException] = []
-    todo: list[BaseException | None] = [exc]
-    while todo:
-        item = todo.pop()
-        if item is None or any(item is s for s in seen):
-            continue
-        seen.append(item)
-        todo += [item.__cause__, item.__context__]
-        todo += [a for a in getattr(item, "args", ()) if isinstance(a, BaseException)]
-        reason = getattr(item, "reason", None)
-        if isinstance(reason, BaseException):
-            todo.append(reason)
-    return seen
-
-
-def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
-    return any(isinstance(e, kind) for e in _chain(exc))
-
-
-def _tls_reason(exc: BaseException) -> str:
-    for item in _chain(exc):
-        if isinstance(item, ssl.SSLCertVerificationError):
-            return (f"the server certificate is not trusted ({item.verify_message}); set "
-                    "SSLServerCert to a PEM file of the CA that issued it")
-    for item in _chain(exc):
-        if isinstance(item, ssl.SSLError) and item.reason:
-            hint = ""
-            if "CERTIFICATE_REQUIRED" in item.reason or "HANDSHAKE_FAILURE" in item.reason:
-                hint = "; if the server requires a client certificate, set SSLClientCert"
-            return f"{item.reason}{hint}"
-    return _reason(exc)
-
-
-def _reason(exc: BaseException) -> str:
-    """The innermost cause's words, without the URL (which may carry secrets)."""
-    for item in reversed(_chain(exc)):
-        text = str(item)
-        if isinstance(item, ConnectionRefusedError) or "Connection refused" in text \
-                or "Errno 111" in text:
-            return "connection refused"
-        if isinstance(item, socket.gaierror) or "Name or service not known" in text \
-                or "nodename nor servname" in text:
-            return "the host name cannot be resolved"
-        if isinstance(item, ConnectionResetError) or "Connection reset" in text:
-            return "the connection was reset"
-        if "RemoteDisconnected" in type(item).__name__:
-            return "the server closed the connection without answering"
-    return type(_chain(exc)[-1]).__name__

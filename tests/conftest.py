@@ -9,4 +9,5 @@ pytest_plugins = [
     "tests.servers.browser",
     "tests.servers.oauth1_provider",
     "tests.servers.tls",
+    "tests.servers.hostile",
 ]

@@ -385,7 +385,7 @@ def test_app_mode_with_headless_chromium(oauth1_provider: OAuth1Provider,
     callback = oauth1_provider.requests_to("/request_token")[-1].oauth["oauth_callback"]
     assert callback.startswith("http://127.0.0.1:") and callback.endswith("/oauth1/callback")
     assert not callback.startswith("http://127.0.0.1:0/")  # the port actually bound
-    assert "Authorization complete" in headless_browser.output()
+    assert "Authorization complete" in headless_browser.wait_for_output("Authorization complete")
     assert _resource_ok(oauth1_provider, app, result["OAuthAccessToken"],
                         result["OAuthTokenSecret"])
 

@@ -374,12 +374,13 @@ def test_core_select_on_sys_procedures(engine: sa.Engine) -> None:
         counted = conn.execute(sa.select(sa.func.count()).select_from(procs)).scalar()
         assert counted == len(names)
         params = sa.Table("sys_procedureparameters", sa.MetaData(), autoload_with=engine)
-        required = conn.execute(
-            sa.select(params.c.ColumnName)
+        modes = conn.execute(
+            sa.select(params.c.AllowedValues)
             .where(params.c.ProcedureName == sa.bindparam("p"))
-            .where(params.c.IsRequired == sa.true()), {"p": "RefreshOAuthAccessToken"}
+            .where(params.c.ColumnName == "AuthMode")
+            .where(params.c.Direction == "input"), {"p": "GetOAuthAccessToken"}
         ).scalars().all()
-        assert required == ["OAuthRefreshToken"]
+        assert modes == ["APP,WEB"]
         assert conn.execute(
             sa.select(params.c.ColumnName).where(params.c.ProcedureName == sa.bindparam("p"))
             .where(params.c.Direction == "output"), {"p": PROCEDURE}).scalars().all() == OUTPUTS

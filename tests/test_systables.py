@@ -58,10 +58,24 @@ def test_where_order_by_limit_and_qmark(conn: cdata_oauth.Connection) -> None:
     assert ("GrantType", "CODE,PASSWORD,CLIENT,REFRESH") in every
 
 
-def test_required_inputs_are_discoverable(conn: cdata_oauth.Connection) -> None:
+REQUIRED_PROC = "NeedsOne"
+
+
+def test_required_inputs_are_discoverable(tmp_path: Path) -> None:
+    folder = echo_location(tmp_path)
+    (folder / f"{REQUIRED_PROC}.rsb").write_text(
+        '<api:script xmlns:api="http://apiscript.com/ns?v1"><api:info title="x">'
+        '<input name="Must" required="true"/><input name="May"/><output name="Out"/>'
+        f'</api:info><api:call op="{ECHO_OP}"><api:push/></api:call></api:script>')
+    with registered(ECHO_OP, Recorder()), \
+            cdata_oauth.connect(Location=str(folder)) as conn:
+        _check_required_and_outputs(conn)
+
+
+def _check_required_and_outputs(conn: cdata_oauth.Connection) -> None:
     rows = conn.execute("SELECT ProcedureName, ColumnName FROM sys_procedureparameters "
                         "WHERE IsRequired = TRUE ORDER BY ProcedureName").fetchall()
-    assert ("RefreshOAuthAccessToken", "OAuthRefreshToken") in rows
+    assert rows == [(REQUIRED_PROC, "Must")]
     outputs = conn.execute("select columnname from SYS_PROCEDUREPARAMETERS where "
                            "procedurename = 'GetOAuthAuthorizationURL' and "
                            "direction = 'output'").fetchall()

@@ -95,11 +95,14 @@ def test_wrong_proxy_password_names_the_proxy(embedded_provider: EmbeddedProvide
     assert "wrong-pass-123" not in text
 
 
+@pytest.mark.parametrize("extra", [{}, {"Proxy_AuthScheme": "NONE", "Proxy_User": "u",
+                                          "Proxy_Password": "p"}])
 def test_missing_proxy_credentials_say_so(embedded_provider: EmbeddedProvider,
-                                          squid: Squid) -> None:
+                                          squid: Squid, extra: dict[str, Any]) -> None:
+    """No Proxy_User, or Proxy_AuthScheme=NONE (which sends nothing even with a user)."""
     with pytest.raises(OperationalError, match="requires authentication"):
         client_token(embedded_provider, Proxy_Server="127.0.0.1",
-                     Proxy_Port=squid.ports["basic"])
+                     Proxy_Port=squid.ports["basic"], **extra)
 
 
 def test_basic_credentials_do_not_pass_the_digest_only_user(
@@ -119,10 +122,32 @@ def test_unreachable_proxy_names_it(embedded_provider: EmbeddedProvider) -> None
         assert "connection refused" in str(raised.value)
 
 
-def test_ntlm_is_not_supported(embedded_provider: EmbeddedProvider, squid: Squid) -> None:
-    with pytest.raises(NotSupportedError, match="NTLM"):
-        client_token(embedded_provider, **proxy(squid, "open", Proxy_AuthScheme="NTLM",
-                                                Proxy_User="u", Proxy_Password="p"))
+@pytest.mark.parametrize("ssl_type", ["AUTO", "TUNNEL"])
+def test_ntlm_handshake_with_squid(embedded_provider: EmbeddedProvider, squid: Squid,
+                                   ssl_type: str) -> None:
+    """With pyspnego installed NTLM works (squid's ntlm_fake_auth takes any user but needs
+    a real three-message handshake on one connection); without it, NotSupportedError."""
+    import importlib.util
+
+    p = embedded_provider
+    props = proxy(squid, "ntlm", Proxy_AuthScheme="NTLM", Proxy_User="CORP\\ntlmuser",
+                  Proxy_Password="ntlm-pw", Proxy_SSLType=ssl_type)
+    if importlib.util.find_spec("spnego") is None:
+        with pytest.raises(NotSupportedError, match="pyspnego"):
+            client_token(p, **props)
+        return
+    mark = squid.mark()
+    client_token(p, **props)
+    want = f"POST {p.token_url} 200" if ssl_type == "AUTO" else f"CONNECT 127.0.0.1:{p.port} 200"
+    passed = [line for line in squid.lines_since(mark, want) if want in line]
+    # the fake helper reads the UTF-16 names as C strings: CORP\ntlmuser shows as C\n
+    assert passed and "user=C\\n " in passed[-1], passed
+
+
+def test_ntlm_without_a_user_is_refused_before_any_request(
+        embedded_provider: EmbeddedProvider, squid: Squid) -> None:
+    with pytest.raises((NotSupportedError, ProgrammingError), match="NTLM"):
+        client_token(embedded_provider, **proxy(squid, "ntlm", Proxy_AuthScheme="NTLM"))
 
 
 @pytest.mark.parametrize(("props", "words"), [
@@ -185,3 +210,41 @@ def test_connection_string_form(embedded_provider: EmbeddedProvider, squid: Squi
     with cdata_oauth.connect(text) as conn:
         conn.execute("EXEC GetOAuthAccessToken").fetchone()
     assert any("user=digestuser" in line for line in squid.lines_since(mark, "digestuser"))
+
+
+def test_proxy_ssl_type_always_speaks_tls_to_the_proxy(
+        embedded_provider: EmbeddedProvider, squid: Squid, tls_front: Any, test_pki: TestPKI,
+        tls_token_server: TokenServer) -> None:
+    """squid behind a TLS front: http URLs are forwarded over TLS, https URLs tunnel with
+    TLS inside TLS."""
+    p = embedded_provider
+    front = tls_front(test_pki, squid.ports["basic"])
+    settings = {"Proxy_Server": "127.0.0.1", "Proxy_Port": front.port, "Proxy_SSLType": "ALWAYS",
+                "Proxy_User": squid.basic_user, "Proxy_Password": squid.basic_password,
+                "SSLServerCert": str(test_pki.ca_pem)}
+    mark = squid.mark()
+    client_token(p, **settings)
+    assert any(f"POST {p.token_url} 200" in line and "user=basicuser" in line
+               for line in squid.lines_since(mark, f"POST {p.token_url}"))
+    t = transport(**settings)
+    server = tls_token_server
+    assert t.request("POST", server.token_url, data=client_form(server)).status_code == 200
+    t.close()
+    want = f"CONNECT 127.0.0.1:{server.port} 200"
+    assert any(want in line for line in squid.lines_since(mark, want))
+    assert front.connections >= 2
+    with pytest.raises(OperationalError, match=r"TLS with the HTTPS proxy 127\.0\.0\.1:\d+ failed"):
+        client_token(p, **{**settings, "SSLServerCert": None})  # the front's CA not trusted
+
+
+def test_ntlm_without_pyspnego_is_not_supported(embedded_provider: EmbeddedProvider,
+                                                squid: Squid,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "spnego" else real(name, *a))
+    with pytest.raises(NotSupportedError, match="pip install pyspnego"):
+        client_token(embedded_provider, **proxy(squid, "ntlm", Proxy_AuthScheme="NTLM",
+                                                Proxy_User="u", Proxy_Password="p"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -17,7 +18,7 @@ class ScriptInput:
     xs_type: str = "string"
     secret: bool = False
 
-    @property
+    @cached_property
     def prefix(self) -> str | None:
         """``OAuthParam:`` for ``OAuthParam:*``; None for an ordinary input."""
         return self.name[:-1] if self.name.endswith(":*") else None
@@ -37,7 +38,7 @@ class ScriptOutput:
     description: str = ""
     xs_type: str = "string"
 
-    @property
+    @cached_property
     def prefix(self) -> str | None:
         return self.name[:-1] if self.name.endswith(":*") else None
 
@@ -55,13 +56,16 @@ class Script:
     source: str = "<builtin>"
     _inputs_by_name: dict[str, ScriptInput] = field(default_factory=dict, compare=False,
                                                     repr=False)
+    _wildcard_inputs: tuple[ScriptInput, ...] = field(init=False, default=(), compare=False,
+                                                      repr=False)
 
     def __post_init__(self) -> None:
         self._inputs_by_name.update({i.name.lower(): i for i in self.inputs if not i.prefix})
+        object.__setattr__(self, "_wildcard_inputs", tuple(i for i in self.inputs if i.prefix))
 
     def find_input(self, name: str) -> ScriptInput | None:
         """The input that accepts ``name`` (case-insensitive), wildcards last."""
         found = self._inputs_by_name.get(name.lower())
         if found is not None:
             return found
-        return next((i for i in self.inputs if i.prefix and i.accepts(name)), None)
+        return next((i for i in self._wildcard_inputs if i.accepts(name)), None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import shlex
 import shutil
 import stat
+import time
 import webbrowser
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,6 +42,14 @@ class HeadlessBrowser:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def wait_for_output(self, text: str, limit: float = 30.0) -> str:
+        """The output once it holds ``text``: chromium dumps the page after the listener
+        has already answered, so the statement can finish before the dump is written."""
+        deadline = time.monotonic() + limit
+        while text not in (output := self.output()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return output
 
 
 def _reset_webbrowser(monkeypatch: pytest.MonkeyPatch) -> None:

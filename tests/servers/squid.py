@@ -1,4 +1,4 @@
-"""Debian squid on three loopback ports: open, Basic auth, Digest auth.
+"""Debian squid on four loopback ports: open, Basic auth, Digest auth, NTLM (fake helper).
 
 The whole configuration is written here (the stock one refuses loopback targets and
 CONNECT to ports other than 443). squid drops privileges to 'proxy' when started as
@@ -121,6 +121,7 @@ visible_hostname cdata-test-squid
 http_port 127.0.0.1:{ports['open']} name=open
 http_port 127.0.0.1:{ports['basic']} name=basic
 http_port 127.0.0.1:{ports['digest']} name=digest
+http_port 127.0.0.1:{ports['ntlm']} name=ntlm
 
 auth_param basic program {helpers}/basic_ncsa_auth {folder}/basic.passwd
 auth_param basic children 2 startup=1
@@ -128,15 +129,22 @@ auth_param basic realm cdata-test-basic
 auth_param digest program {helpers}/digest_file_auth {folder}/digest.passwd
 auth_param digest children 2 startup=1
 auth_param digest realm cdata-test-digest
+# accepts any NTLM user: enough to prove the handshake itself
+auth_param ntlm program {helpers}/ntlm_fake_auth
+auth_param ntlm children 2 startup=1
+auth_param ntlm keep_alive on
 
 acl port_open myportname open
 acl port_basic myportname basic
 acl port_digest myportname digest
+acl port_ntlm myportname ntlm
+acl any_user proxy_auth REQUIRED
 acl basic_users proxy_auth {squid.basic_user}
 acl digest_users proxy_auth {squid.digest_user}
 http_access allow port_open
 http_access allow port_basic basic_users
 http_access allow port_digest digest_users
+http_access allow port_ntlm any_user
 http_access deny all
 
 cache deny all
@@ -159,7 +167,8 @@ max_filedescriptors 1024
 
 @pytest.fixture(scope="session")
 def squid() -> Iterator[Squid]:
-    """squid on 127.0.0.1: ports['open'] (no auth), ['basic'], ['digest']."""
+    """squid on 127.0.0.1: ports['open'] (no auth), ['basic'], ['digest'], ['ntlm'] (any
+    user: ntlm_fake_auth checks only that the NTLM handshake is well formed)."""
     binary = need_binary("squid", "squid")
     htpasswd = need_binary("htpasswd", "apache2-utils")
     helpers = next((h for h in HELPERS if Path(h, "basic_ncsa_auth").exists()), None)
@@ -167,7 +176,8 @@ def squid() -> Iterator[Squid]:
         raise RuntimeError("squid's auth helpers (basic_ncsa_auth, digest_file_auth) are "
                            "missing; install the Debian package squid.")
     folder = Path(tempfile.mkdtemp(prefix="cdata-squid-"))
-    ports = {"open": free_port(), "basic": free_port(), "digest": free_port()}
+    ports = {"open": free_port(), "basic": free_port(), "digest": free_port(),
+             "ntlm": free_port()}
     server = Squid(folder, ports, "basicuser", secrets.token_urlsafe(12),
                    "digestuser", secrets.token_urlsafe(12))
     subprocess.run([htpasswd, "-b", "-c", "-m", str(folder / "basic.passwd"),

@@ -9,8 +9,10 @@ client authentication by HTTP Basic or form fields. The full providers live else
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import secrets
+import socket
 import ssl
 import tempfile
 import threading
@@ -39,6 +41,9 @@ class _Server(ThreadingHTTPServer):
             sock = context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
         return sock, address
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Refused handshakes are what several tests provoke; the client reports them."""
+
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
@@ -46,6 +51,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+    def setup(self) -> None:
+        super().setup()  # headers and body go out in two writes: do not let Nagle wait
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def _send(self, status: int, payload: dict[str, Any]) -> None:
         body = json.dumps(payload).encode()
@@ -245,3 +255,69 @@ def mtls_token_server(test_pki: TestPKI) -> Iterator[TokenServer]:
         yield server
     finally:
         server.stop()
+
+
+@dataclass
+class TlsFront:
+    """A TLS terminator on 127.0.0.1 relaying to a plain TCP port (e.g. squid), so that a
+    client can speak TLS to the proxy itself (Proxy_SSLType=ALWAYS)."""
+
+    port: int
+    target: int
+    connections: int = 0
+
+
+@pytest.fixture
+def tls_front() -> Iterator[Any]:
+    """Call it with (pki, target_port) to get a started TlsFront; stopped afterwards."""
+
+    stoppers: list[Any] = []
+
+    def start(pki: TestPKI, target: int) -> TlsFront:
+        context = _server_context(pki, False)
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        listener.settimeout(0.2)
+        front = TlsFront(int(listener.getsockname()[1]), target)
+        stop = threading.Event()
+
+        def pump(src: Any, dst: Any) -> None:
+            try:
+                while data := src.recv(65536):
+                    dst.sendall(data)
+            except OSError:
+                pass
+            finally:
+                for s in (src, dst):
+                    with contextlib.suppress(OSError):
+                        s.shutdown(socket.SHUT_RDWR)
+
+        def serve(raw: Any) -> None:
+            try:
+                tls = context.wrap_socket(raw, server_side=True)
+            except OSError:
+                raw.close()
+                return
+            upstream = socket.create_connection(("127.0.0.1", target))
+            front.connections += 1
+            threading.Thread(target=pump, args=(upstream, tls), daemon=True).start()
+            pump(tls, upstream)
+
+        def accept() -> None:
+            while not stop.is_set():
+                try:
+                    raw, _ = listener.accept()
+                except OSError:
+                    continue
+                raw.settimeout(None)
+                threading.Thread(target=serve, args=(raw,), daemon=True).start()
+            listener.close()
+
+        threading.Thread(target=accept, daemon=True).start()
+        stoppers.append(stop.set)
+        return front
+
+    yield start
+    for stop_one in stoppers:
+        stop_one()
