@@ -40,7 +40,9 @@ def test_token_exchange_through_squid(embedded_provider: EmbeddedProvider, squid
     client_token(p, **proxy(squid, kind, Proxy_SSLType=ssl_type))
     # AUTO forwards http URLs (POST with the absolute URL); TUNNEL uses CONNECT for them too
     want = f"POST {p.token_url}" if ssl_type == "AUTO" else f"CONNECT 127.0.0.1:{p.port}"
-    lines = squid.lines_since(mark, want)
+    # wait for the 200 line: with Digest a 407 line comes first, and squid writes a
+    # CONNECT line only when its tunnel closes
+    lines = squid.lines_since(mark, f"{want} 200 ")
     passed = [line for line in lines if want in line and " 200 " in line]
     assert passed, lines
     assert f"port={squid.ports[kind]}" in passed[-1] and USERS[kind] in passed[-1]

@@ -13,18 +13,17 @@ import secrets
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from .squid import free_port, need_binary, stop, wait_for_ports
+from .squid import LogTail, free_port, need_binary, stop, wait_for_ports
 
 
 @dataclass
-class Dante:
+class Dante(LogTail):
     """A running danted; ``user``/``password`` are set when it requires them."""
 
     folder: Path
@@ -37,21 +36,9 @@ class Dante:
     def log(self) -> Path:
         return self.folder / "danted.log"
 
-    def log_lines(self) -> list[str]:
-        return self.log.read_text(errors="replace").splitlines() if self.log.exists() else []
-
-    def mark(self) -> int:
-        return len(self.log_lines())
-
-    def lines_since(self, mark: int, wait_for: str | None = None,
-                    limit: float = 5.0) -> list[str]:
-        deadline = time.monotonic() + limit
-        while True:
-            lines = self.log_lines()[mark:]
-            if wait_for is None or any(wait_for in line for line in lines) \
-                    or time.monotonic() > deadline:
-                return lines
-            time.sleep(0.05)
+    @property
+    def log_file(self) -> Path:
+        return self.log
 
 
 def _config(folder: Path, port: int, method: str) -> str:

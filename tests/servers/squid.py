@@ -78,8 +78,35 @@ def hand_to(folder: Path, user: str) -> None:
         os.chown(path, entry.pw_uid, entry.pw_gid)
 
 
+class LogTail:
+    """A server's log as it grows: ``mark`` a point, then read or wait for what follows."""
+
+    @property
+    def log_file(self) -> Path:
+        raise NotImplementedError
+
+    def log_lines(self) -> list[str]:
+        path = self.log_file
+        return path.read_text(errors="replace").splitlines() if path.exists() else []
+
+    def mark(self) -> int:
+        """Number of log lines so far; pass it to ``lines_since``."""
+        return len(self.log_lines())
+
+    def lines_since(self, mark: int, wait_for: str | None = None,
+                    limit: float = 5.0) -> list[str]:
+        """Lines after ``mark``; waits (up to ``limit`` s) until one contains ``wait_for``."""
+        deadline = time.monotonic() + limit
+        while True:
+            lines = self.log_lines()[mark:]
+            if wait_for is None or any(wait_for in line for line in lines) \
+                    or time.monotonic() > deadline:
+                return lines
+            time.sleep(0.05)
+
+
 @dataclass
-class Squid:
+class Squid(LogTail):
     """A running squid; ``ports`` by name: open, basic, digest."""
 
     folder: Path
@@ -94,25 +121,9 @@ class Squid:
     def access_log(self) -> Path:
         return self.folder / "access.log"
 
-    def log_lines(self) -> list[str]:
-        if not self.access_log.exists():
-            return []
-        return self.access_log.read_text(errors="replace").splitlines()
-
-    def mark(self) -> int:
-        """Number of access-log lines so far; pass it to ``lines_since``."""
-        return len(self.log_lines())
-
-    def lines_since(self, mark: int, wait_for: str | None = None,
-                    limit: float = 5.0) -> list[str]:
-        """Access-log lines after ``mark``; waits until one contains ``wait_for``."""
-        deadline = time.monotonic() + limit
-        while True:
-            lines = self.log_lines()[mark:]
-            if wait_for is None or any(wait_for in line for line in lines) \
-                    or time.monotonic() > deadline:
-                return lines
-            time.sleep(0.05)
+    @property
+    def log_file(self) -> Path:
+        return self.access_log
 
 
 def _config(folder: Path, ports: dict[str, int], helpers: str, squid: Squid) -> str:
