@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import datetime
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from .exceptions import DataError, ProgrammingError
-from .properties import REGISTRY, ConnectionProperties
+from .properties import REGISTRY, ConnectionProperties, DefaultingMapping
 from .redaction import is_secret_name, mask
 from .scripts import Script, ScriptInput
 from .sql import Call
@@ -19,47 +19,20 @@ from .sql import Call
 __all__ = ["Inputs", "bind"]
 
 
-class Inputs(Mapping[str, Any]):
+class Inputs(DefaultingMapping):
     """Everything an operation may read, by case-insensitive name.
 
     Names nobody set fall back to the property registry's default, so an operation can
     ask for ``Timeout`` and get 60 without each caller repeating it.
     """
 
-    __slots__ = ("_defaulted", "_secret_names", "_secret_values", "_values")
+    __slots__ = ("_defaulted", "_secret_names", "_secret_values")
 
     def __init__(self, values: Mapping[str, Any], secret_names: frozenset[str] = frozenset(),
                  defaulted: frozenset[str] = frozenset()):
         self._values: dict[str, tuple[str, Any]] = {k.lower(): (k, v) for k, v in values.items()}
         self._secret_names = secret_names
         self._defaulted = defaulted  # lower-case names holding only a declared default
-
-    def __getitem__(self, name: str) -> Any:
-        key = name.lower()
-        if key in self._values:
-            return self._values[key][1]
-        spec = REGISTRY.get(key)
-        if spec is not None:
-            return spec.default
-        raise KeyError(name)
-
-    def get(self, name: str, default: Any = None) -> Any:
-        """As Mapping.get, in one step: operations call it many times per statement."""
-        key = name.lower()
-        entry = self._values.get(key)
-        if entry is not None:
-            return entry[1]
-        spec = REGISTRY.get(key)
-        return spec.default if spec is not None else default
-
-    def __iter__(self) -> Iterator[str]:
-        return (canonical for canonical, _ in self._values.values())
-
-    def __len__(self) -> int:
-        return len(self._values)
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self._values
 
     def family(self, prefix: str) -> dict[str, Any]:
         """The ``prefix:<field>`` values as {field: value}, e.g. family('OAuthParam:')."""

@@ -17,6 +17,7 @@ from .redaction import is_secret_name, mask
 __all__ = [
     "REGISTRY",
     "ConnectionProperties",
+    "DefaultingMapping",
     "PropertySpec",
     "lookup_property",
     "parse_connection_string",
@@ -227,7 +228,43 @@ def parse_connection_string(text: str) -> list[tuple[str, str]]:
     return pairs
 
 
-class ConnectionProperties(Mapping[str, Any]):
+class DefaultingMapping(Mapping[str, Any]):
+    """Values by case-insensitive name, listed under their canonical spelling; a known
+    property nobody set reads as its registry default. Shared by the connection's
+    properties and a statement's bound inputs."""
+
+    __slots__ = ("_values",)
+    _values: dict[str, tuple[str, Any]]  # folded name -> (canonical name, value)
+
+    def __getitem__(self, name: str) -> Any:
+        key = name.lower()
+        if key in self._values:
+            return self._values[key][1]
+        spec = REGISTRY.get(key)
+        if spec is not None:
+            return spec.default
+        raise KeyError(name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """As Mapping.get, in one step: operations call it many times per statement."""
+        key = name.lower()
+        entry = self._values.get(key)
+        if entry is not None:
+            return entry[1]
+        spec = REGISTRY.get(key)
+        return spec.default if spec is not None else default
+
+    def __iter__(self) -> Iterator[str]:
+        return (canonical for canonical, _ in self._values.values())
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._values
+
+
+class ConnectionProperties(DefaultingMapping):
     """A frozen, validated, case-insensitive set of properties.
 
     Only properties that were given are stored; ``get`` falls back to registry defaults
@@ -235,7 +272,7 @@ class ConnectionProperties(Mapping[str, Any]):
     a script's ``set``, a default does not).
     """
 
-    __slots__ = ("_values",)
+    __slots__ = ()
 
     def __init__(self, values: Mapping[str, Any] | None = None) -> None:
         self._values: dict[str, tuple[str, Any]] = {}
@@ -263,24 +300,6 @@ class ConnectionProperties(Mapping[str, Any]):
         for name, value in kwargs.items():
             merged[lookup_property(name).name.lower()] = value
         return cls(merged)
-
-    def __getitem__(self, name: str) -> Any:
-        key = name.lower()
-        if key in self._values:
-            return self._values[key][1]
-        spec = REGISTRY.get(key)
-        if spec is not None:
-            return spec.default
-        raise KeyError(name)
-
-    def __iter__(self) -> Iterator[str]:
-        return (canonical for canonical, _ in self._values.values())
-
-    def __len__(self) -> int:
-        return len(self._values)
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self._values
 
     def explicit(self, name: str) -> bool:
         """True when the user gave this property (as opposed to its default)."""
