@@ -172,6 +172,19 @@ class Router:
             return built
 
 
+def pump(src: socket.socket, dst: socket.socket) -> None:
+    """Copy bytes from ``src`` to ``dst`` until either side closes, then shut both down."""
+    try:
+        while data := src.recv(65536):
+            dst.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for end in (src, dst):
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+
+
 class RelayDialer:
     """Hands urllib3 a plain socket pair end, relaying to a TLS-to-proxy tunnel, so that
     TLS to the origin can run inside it (urllib3 cannot wrap an SSLSocket again)."""
@@ -183,18 +196,6 @@ class RelayDialer:
         outer = self.inner.connect(host, port, timeout)
         outer.settimeout(None)
         mine, theirs = socket.socketpair()
-
-        def pump(src: socket.socket, dst: socket.socket) -> None:
-            try:
-                while data := src.recv(65536):
-                    dst.sendall(data)
-            except OSError:
-                pass
-            finally:
-                for s in (src, dst):
-                    with contextlib.suppress(OSError):
-                        s.shutdown(socket.SHUT_RDWR)
-
         for src, dst in ((outer, theirs), (theirs, outer)):
             threading.Thread(target=pump, args=(src, dst), daemon=True,
                              name="cdata_oauth-relay").start()

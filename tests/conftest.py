@@ -1,4 +1,15 @@
-"""Shared test set-up: the server fixtures live in tests/servers/, one module per server."""
+"""Shared test set-up: the server fixtures live in tests/servers/, one module per server,
+and the core tests share an echo operation and a connection whose Location holds it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import cdata_oauth
+from tests.core_support import ECHO_OP, Recorder, echo_location, registered
 
 pytest_plugins = [
     "tests.servers.oauth2_mock",
@@ -11,3 +22,18 @@ pytest_plugins = [
     "tests.servers.tls",
     "tests.servers.hostile",
 ]
+
+
+@pytest.fixture
+def echo() -> Iterator[Recorder]:
+    """The echo operation, registered for one test: it records what it was given."""
+    with registered(ECHO_OP, Recorder()) as recorder:
+        yield recorder
+
+
+@pytest.fixture
+def conn(tmp_path: Path, echo: Recorder) -> Iterator[cdata_oauth.Connection]:
+    """A connection whose Location holds Echo.rsb, calling the echo operation."""
+    connection = cdata_oauth.connect(Location=str(echo_location(tmp_path)))
+    yield connection
+    connection.close()

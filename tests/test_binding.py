@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import cdata_oauth
-from tests.core_support import ECHO_OP, Recorder, registered, script_xml, write_script
+from tests.core_support import Recorder, registered, script_xml, write_script
 
 SCRIPTS = {
     # Scope: declared default, and a set line that outranks it
@@ -38,12 +37,6 @@ SCRIPTS = {
            <input name="Timeout" xs:type="int"/>
            <input name="OAuthParam:*"/>"""),
 }
-
-
-@pytest.fixture
-def echo() -> Iterator[Recorder]:
-    with registered(ECHO_OP, Recorder()) as recorder:
-        yield recorder
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import datetime
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,20 +17,6 @@ import pytest
 import cdata_oauth
 from cdata_oauth import context as context_module
 from tests.core_support import ECHO_OP, Recorder, echo_location, registered, row_dict
-
-
-@pytest.fixture
-def echo() -> Iterator[Recorder]:
-    with registered(ECHO_OP, Recorder()) as recorder:
-        yield recorder
-
-
-@pytest.fixture
-def conn(tmp_path: Path, echo: Recorder) -> Iterator[cdata_oauth.Connection]:
-    connection = cdata_oauth.connect(Location=str(echo_location(tmp_path)))
-    yield connection
-    connection.close()
-
 
 # -- module -------------------------------------------------------------------------------
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,7 +9,6 @@ import pytest
 import cdata_oauth
 from tests.core_support import (
     ECHO_INPUTS,
-    ECHO_OP,
     ECHO_OUTPUTS,
     RSB_NS,
     Recorder,
@@ -32,12 +30,6 @@ GITHUB = script_xml(
        <api:set attr="OAuthAccessTokenURL">https://github.com/login/oauth/access_token</api:set>
     """,
     op="oauthGetAccessToken")
-
-
-@pytest.fixture
-def echo() -> Iterator[Recorder]:
-    with registered(ECHO_OP, Recorder()) as recorder:
-        yield recorder
 
 
 def test_rsb_and_api_files_define_procedures(tmp_path: Path, echo: Recorder) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,20 +11,7 @@ from hypothesis import strategies as st
 
 import cdata_oauth
 from cdata_oauth import sql
-from tests.core_support import ECHO_OP, Recorder, echo_location, registered
-
-
-@pytest.fixture
-def echo() -> Iterator[Recorder]:
-    with registered(ECHO_OP, Recorder()) as recorder:
-        yield recorder
-
-
-@pytest.fixture
-def conn(tmp_path: Path, echo: Recorder) -> Iterator[cdata_oauth.Connection]:
-    connection = cdata_oauth.connect(Location=str(echo_location(tmp_path)))
-    yield connection
-    connection.close()
+from tests.core_support import Recorder
 
 
 def declared(echo: Recorder) -> dict[str, Any]:

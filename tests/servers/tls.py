@@ -28,6 +28,8 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import trustme
 
+from cdata_oauth.proxies import pump
+
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
@@ -281,17 +283,6 @@ def tls_front() -> Iterator[Any]:
         listener.settimeout(0.2)
         front = TlsFront(int(listener.getsockname()[1]), target)
         stop = threading.Event()
-
-        def pump(src: Any, dst: Any) -> None:
-            try:
-                while data := src.recv(65536):
-                    dst.sendall(data)
-            except OSError:
-                pass
-            finally:
-                for s in (src, dst):
-                    with contextlib.suppress(OSError):
-                        s.shutdown(socket.SHUT_RDWR)
 
         def serve(raw: Any) -> None:
             try:
