@@ -16,7 +16,15 @@ from .redaction import is_secret_name, mask
 from .scripts import Script, ScriptInput
 from .sql import Call
 
-__all__ = ["Inputs", "bind"]
+__all__ = ["Inputs", "bind", "text_or_none"]
+
+
+def text_or_none(value: Any) -> str | None:
+    """An input's text without surrounding blanks, or None when it is missing or blank."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
 
 
 class Inputs(DefaultingMapping):

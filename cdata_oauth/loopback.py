@@ -18,8 +18,9 @@ from types import TracebackType
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from .exceptions import OperationalError, ProgrammingError
+from .urls import check_callback_url, is_loopback_host
 
-__all__ = ["CallbackListener", "is_loopback_host", "open_browser"]
+__all__ = ["CallbackListener", "open_browser"]
 
 _DONE_PAGE = ("<!doctype html><html><head><meta charset=\"utf-8\"><title>Authorization complete"
               "</title></head><body><h1>Authorization complete</h1><p>You may close this window"
@@ -30,17 +31,7 @@ _ERROR_PAGE = ("<!doctype html><html><head><meta charset=\"utf-8\"><title>Author
 _NOT_FOUND_PAGE = "<!doctype html><html><body><p>Not found.</p></body></html>"
 
 
-def is_loopback_host(host: str | None) -> bool:
-    """True for localhost and for literal loopback addresses (127.0.0.0/8, ::1)."""
-    if not host:
-        return False
-    host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+
 
 
 def _bind_address(host: str) -> tuple[str, socket.AddressFamily]:
@@ -136,8 +127,6 @@ class CallbackListener:
     """
 
     def __init__(self, callback_url: str, timeout: float | None) -> None:
-        from .oauth2 import check_callback_url
-
         check_callback_url(callback_url or "")  # malformed: a ProgrammingError saying why
         parts = urlsplit(callback_url or "")
         if parts.scheme.lower() != "http" or not is_loopback_host(parts.hostname):

@@ -18,9 +18,11 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from .binding import text_or_none
 from .exceptions import NotSupportedError, OAuthError, OperationalError, ProgrammingError
 from .options import Options, parse_other_options
 from .redaction import MASK, is_secret_name, scrub
+from .urls import check_callback_url, check_url
 
 if TYPE_CHECKING:
     import requests
@@ -124,16 +126,16 @@ class Signer:
 
 
 def _signer(inputs: Any, options: Options) -> Signer:
-    client_key = _text(inputs.get("OAuthClientId"))
+    client_key = text_or_none(inputs.get("OAuthClientId"))
     if client_key is None:
         raise ProgrammingError(
             "OAuth 1.0a needs OAuthClientId (the consumer key of your app). For an OAuth 2.0 "
             "provider set OAuthVersion=2.0 (the default is 1.0).")
-    method = _text(inputs.get("SignMethod")) or "HMAC-SHA1"
-    cert = _text(inputs.get("Cert"))
+    method = text_or_none(inputs.get("SignMethod")) or "HMAC-SHA1"
+    cert = text_or_none(inputs.get("Cert"))
     if cert is not None and not inputs.given("SignMethod"):
         method = "RSA-SHA1"  # a Cert with no explicit SignMethod means RSA signing
-    secret = _text(inputs.get("OAuthClientSecret"))
+    secret = text_or_none(inputs.get("OAuthClientSecret"))
     key = None
     if method == "RSA-SHA1":
         if cert is None:
@@ -142,7 +144,7 @@ def _signer(inputs: Any, options: Options) -> Signer:
                 "holds your RSA private key (and CertPassword when it has one).")
         from .pfx import load_signing_key
 
-        key = load_signing_key(cert, _text(inputs.get("CertPassword")))
+        key = load_signing_key(cert, text_or_none(inputs.get("CertPassword")))
     elif secret is None:
         raise ProgrammingError(
             f"SignMethod={method} needs OAuthClientSecret (the consumer secret of your app); "
@@ -168,7 +170,7 @@ class _Flow:
         inputs = invocation.inputs
         options = parse_other_options(inputs.get("OtherOptions"))
         extras: dict[str, str] = {}
-        scope = _text(inputs.get("Scope"))
+        scope = text_or_none(inputs.get("Scope"))
         if scope is not None:
             extras["scope"] = scope
         for name, value in inputs.family("OAuthParam:").items():
@@ -185,9 +187,7 @@ class _Flow:
         return self.invocation.inputs.get(name)
 
     def url(self, name: str, why: str) -> str:
-        from .oauth2 import check_url
-
-        value = _text(self.get(name))
+        value = text_or_none(self.get(name))
         if value is None:
             raise ProgrammingError(
                 f"OAuth 1.0a needs {name} {why}: set the connection property {name} or give "
@@ -221,8 +221,6 @@ class _Flow:
         return _answer(response, what, self.secrets)
 
     def request_token(self, callback: str) -> tuple[str, str]:
-        from .oauth2 import check_callback_url
-
         check_callback_url(callback, oob=True)
         url = self.url("OAuthRequestTokenURL", "(where the request token is obtained)")
         fields = self.post(url, "The request token endpoint", callback=callback)
@@ -247,7 +245,7 @@ class _Flow:
         url = self.url("OAuthAccessTokenURL", "(where the request token is exchanged)")
         self.secrets += [token, secret, verifier]
         fields = self.post(url, "The access token endpoint",
-                           post_data=_text(self.get("PostData")), token=token,
+                           post_data=text_or_none(self.get("PostData")), token=token,
                            token_secret=secret, verifier=verifier)
         _forget(self.invocation, token)
         return _outputs(fields)
@@ -256,7 +254,7 @@ class _Flow:
 def authorization_url(invocation: Invocation) -> Mapping[str, Any]:
     """``GetOAuthAuthorizationURL``: a request token and the URL that authorizes it."""
     flow = _Flow.of(invocation)
-    token, secret = flow.request_token(_text(flow.get("CallbackURL")) or "oob")
+    token, secret = flow.request_token(text_or_none(flow.get("CallbackURL")) or "oob")
     return {"URL": flow.authorize_url(token), "OAuthAccessToken": token,
             "OAuthTokenSecret": secret, "State": None, "PKCEVerifier": None}
 
@@ -280,7 +278,7 @@ def get_access_token(invocation: Invocation) -> Mapping[str, Any]:
 
 
 def _web(flow: _Flow) -> dict[str, Any]:
-    given = _text(flow.get("Verifier")) or _text(flow.get("OAuthVerifier"))
+    given = text_or_none(flow.get("Verifier")) or text_or_none(flow.get("OAuthVerifier"))
     if given is None:
         raise ProgrammingError(
             "AuthMode=WEB needs Verifier: the oauth_verifier the provider gave after the user "
@@ -295,7 +293,7 @@ def _web(flow: _Flow) -> dict[str, Any]:
 def _app(flow: _Flow) -> dict[str, Any]:
     from .loopback import CallbackListener, open_browser
 
-    callback = _text(flow.get("CallbackURL")) or DEFAULT_APP_CALLBACK
+    callback = text_or_none(flow.get("CallbackURL")) or DEFAULT_APP_CALLBACK
     with CallbackListener(callback, flow.get("Timeout")) as listener:
         token, secret = flow.request_token(listener.redirect_uri)
         open_browser(flow.authorize_url(token))
@@ -343,9 +341,9 @@ def _request_token(flow: _Flow, callback_token: str | None) -> tuple[str, str | 
     pending: dict[str, str] = dict(flow.invocation.context.recall(_PENDING_KEY) or {})
 
     def from_exec(name: str) -> str | None:
-        value = _text(inputs.get(name))
+        value = text_or_none(inputs.get(name))
         if value is not None and properties.explicit(name) and \
-                _text(properties.get(name)) == value:
+                text_or_none(properties.get(name)) == value:
             return None  # the connection property, which ranks last
         return value
 
@@ -356,7 +354,7 @@ def _request_token(flow: _Flow, callback_token: str | None) -> tuple[str, str | 
             "OAuthAccessToken given; pass the token and secret from the same "
             "GetOAuthAuthorizationURL run as the URL the user opened.")
     token = token or callback_token or next(reversed(pending), None) or \
-        _text(properties.get("OAuthAccessToken"))
+        text_or_none(properties.get("OAuthAccessToken"))
     if token is None:
         raise ProgrammingError(
             "The exchange needs the request token: give OAuthAccessToken and "
@@ -364,7 +362,7 @@ def _request_token(flow: _Flow, callback_token: str | None) -> tuple[str, str | 
             "GetOAuthAuthorizationURL), or run GetOAuthAuthorizationURL on this connection "
             "first.")
     secret = from_exec("OAuthAccessTokenSecret") or pending.get(token) or \
-        _text(properties.get("OAuthAccessTokenSecret"))
+        text_or_none(properties.get("OAuthAccessTokenSecret"))
     if secret is None and flow.signer.method != "RSA-SHA1":
         raise ProgrammingError(
             "The exchange needs the request token secret: give OAuthAccessTokenSecret (the "
@@ -402,12 +400,12 @@ def _from_params(params: Mapping[str, str], secrets: list[object]) -> tuple[str,
             f"The provider refused the authorization: {problem}"
             + (f" ({scrub(detail, secrets)})" if detail else "") + ".",
             error=problem, description=detail)
-    verifier = _text(params.get("oauth_verifier"))
+    verifier = text_or_none(params.get("oauth_verifier"))
     if verifier is None:
         raise ProgrammingError(
             "The callback carries no oauth_verifier; pass the oauth_verifier value or the "
             "whole URL the browser was sent back to.")
-    return verifier, _text(params.get("oauth_token"))
+    return verifier, text_or_none(params.get("oauth_token"))
 
 
 def _answer(response: requests.Response, what: str, secrets: list[object]) -> dict[str, str]:
@@ -537,11 +535,3 @@ def _int(value: str | None) -> int | None:
         return None if value in (None, "") else int(float(str(value)))
     except ValueError:
         return None
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
-

@@ -11,21 +11,21 @@ import base64
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import SplitResult, parse_qsl, quote, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
+from .binding import text_or_none
 from .exceptions import OAuthError, ProgrammingError
-from .loopback import CallbackListener, is_loopback_host, open_browser
+from .loopback import CallbackListener, open_browser
 from .options import Options, parse_other_options
-from .redaction import scrub
 from .tokens import oauth_error_from_fields, parse_token_response
+from .urls import check_callback_url, check_url
 
 if TYPE_CHECKING:
     from oauthlib.oauth2 import Client
 
     from .operations import Invocation
 
-__all__ = ["DEFAULT_APP_CALLBACK", "authorization_url", "check_callback_url", "check_url",
-           "get_access_token"]
+__all__ = ["DEFAULT_APP_CALLBACK", "authorization_url", "get_access_token"]
 
 #: Where APP mode listens when no CallbackURL is given: any free loopback port (RFC 8252).
 DEFAULT_APP_CALLBACK = "http://127.0.0.1:0/"
@@ -56,16 +56,16 @@ class _Flow:
     @classmethod
     def of(cls, invocation: Invocation) -> _Flow:
         inputs = invocation.inputs
-        secret = _text(inputs.get("OAuthClientSecret"))
+        secret = text_or_none(inputs.get("OAuthClientSecret"))
         return cls(invocation, parse_other_options(inputs.get("OtherOptions")),
-                   _text(inputs.get("OAuthClientId")), secret, list(inputs.secrets()))
+                   text_or_none(inputs.get("OAuthClientId")), secret, list(inputs.secrets()))
 
     def get(self, name: str) -> Any:
         return self.invocation.inputs.get(name)
 
     def require(self, name: str, why: str) -> str:
         """The non-empty text of an input or property, else a ProgrammingError naming it."""
-        value = _text(self.get(name))
+        value = text_or_none(self.get(name))
         if value is None:
             raise ProgrammingError(
                 f"{self.invocation.script.name} needs {name} {why}: set the connection "
@@ -172,8 +172,8 @@ def authorization_url(invocation: Invocation) -> Mapping[str, Any]:
     flow = _Flow.of(invocation)
     auth_url = flow.url("OAuthAuthorizationURL", "to build the authorization URL")
     flow.require("OAuthClientId", "to build the authorization URL")
-    state = _text(flow.get("State")) or _new_state()
-    callback = _text(flow.get("CallbackURL"))
+    state = text_or_none(flow.get("State")) or _new_state()
+    callback = text_or_none(flow.get("CallbackURL"))
     if callback is not None:
         check_callback_url(callback)
     verifier, url = _build_authorization_url(flow, auth_url, callback, state)
@@ -203,7 +203,7 @@ def _build_authorization_url(flow: _Flow, auth_url: str, redirect_uri: str | Non
     scheme, _, rest = auth_url.partition("://")
     try:
         built = client.prepare_request_uri(
-            "https://" + rest, redirect_uri=redirect_uri, scope=_text(flow.get("Scope")),
+            "https://" + rest, redirect_uri=redirect_uri, scope=text_or_none(flow.get("Scope")),
             state=state, code_challenge=challenge,
             code_challenge_method=method if challenge else None, **extra)
     except ValueError as exc:
@@ -225,12 +225,12 @@ def _web_code(flow: _Flow) -> dict[str, Any]:
     flow.require("OAuthClientId", "to exchange the authorization code")
     verifier_input = flow.require("Verifier", "(the code, or the callback URL the browser "
                                   "landed on) for GrantType=CODE with AuthMode=WEB")
-    callback = _text(flow.get("CallbackURL"))
+    callback = text_or_none(flow.get("CallbackURL"))
     if callback is not None:
         check_callback_url(callback)
     code, returned_state = _code_from_verifier(flow, verifier_input)
     flow.secrets.append(code)
-    expected = _text(flow.get("State"))
+    expected = text_or_none(flow.get("State"))
     pending: dict[str, str | None] = dict(flow.invocation.context.recall(_PENDING_KEY) or {})
     if returned_state is not None:
         if expected is not None and returned_state != expected:
@@ -238,13 +238,13 @@ def _web_code(flow: _Flow) -> dict[str, Any]:
         if expected is None and pending and returned_state not in pending:
             raise _state_mismatch("the state GetOAuthAuthorizationURL made on this connection")
     state = returned_state or expected or (next(reversed(pending)) if pending else None)
-    pkce = _text(flow.get("PKCEVerifier"))
+    pkce = text_or_none(flow.get("PKCEVerifier"))
     if pkce is None and state is not None:
         pkce = pending.get(state)
     if pkce is not None:
         flow.secrets.append(pkce)
     outputs = flow.token_request(
-        token_url, _code_body(flow, code, _text(flow.get("CallbackURL")), pkce))
+        token_url, _code_body(flow, code, text_or_none(flow.get("CallbackURL")), pkce))
     if state is not None:
         _forget_pending(flow, state)
     return outputs
@@ -255,7 +255,7 @@ def _app_code(flow: _Flow) -> dict[str, Any]:
     auth_url = flow.url("OAuthAuthorizationURL", "to send the browser to the provider")
     token_url = flow.url("OAuthAccessTokenURL", "to exchange the authorization code")
     flow.require("OAuthClientId", "for the authorization code grant")
-    callback = _text(flow.get("CallbackURL")) or DEFAULT_APP_CALLBACK
+    callback = text_or_none(flow.get("CallbackURL")) or DEFAULT_APP_CALLBACK
     timeout = flow.get("Timeout")
     state = _new_state()
     with CallbackListener(callback, None if timeout in (None, 0) else float(timeout)) as listener:
@@ -296,12 +296,12 @@ def _code_from_verifier(flow: _Flow, verifier: str) -> tuple[str, str | None]:
     params.update(dict(parse_qsl(parts.fragment, keep_blank_values=True)))
     if params.get("error"):
         raise _callback_error(params, [*flow.secrets, params.get("code")])
-    code = _text(params.get("code"))
+    code = text_or_none(params.get("code"))
     if code is None:
         raise ProgrammingError(
             "Verifier looks like a callback URL but has no code parameter; give the URL the "
             "browser landed on after the sign-in, or the code alone.")
-    return code, _text(params.get("state"))
+    return code, text_or_none(params.get("state"))
 
 
 def _callback_error(params: Mapping[str, str], secrets: list[object]) -> OAuthError:
@@ -352,7 +352,7 @@ def _password(flow: _Flow) -> dict[str, Any]:
     user = flow.require("User", "for GrantType=PASSWORD")
     password = flow.require("Password", "for GrantType=PASSWORD")
     body = flow.client("PASSWORD").prepare_request_body(
-        username=user, password=password, scope=_text(flow.get("Scope")),
+        username=user, password=password, scope=text_or_none(flow.get("Scope")),
         **flow.body_auth(), **flow.extra_params(_TOKEN_RESERVED))
     return flow.token_request(token_url, str(body))
 
@@ -361,85 +361,26 @@ def _client_credentials(flow: _Flow) -> dict[str, Any]:
     token_url = flow.url("OAuthAccessTokenURL", "for the client credentials grant")
     flow.require("OAuthClientId", "for the client credentials grant")
     body = flow.client("CLIENT").prepare_request_body(
-        scope=_text(flow.get("Scope")), **flow.body_auth(),
+        scope=text_or_none(flow.get("Scope")), **flow.body_auth(),
         **flow.extra_params(_TOKEN_RESERVED))
     return flow.token_request(token_url, str(body))
 
 
 def _refresh(flow: _Flow) -> dict[str, Any]:
-    name = "OAuthRefreshTokenURL" if _text(flow.get("OAuthRefreshTokenURL")) else \
+    name = "OAuthRefreshTokenURL" if text_or_none(flow.get("OAuthRefreshTokenURL")) else \
         "OAuthAccessTokenURL"
     token_url = flow.url(name, "for the refresh")
     client_id = flow.require("OAuthClientId", "for the refresh")
     refresh_token = flow.require("OAuthRefreshToken", "for GrantType=REFRESH")
     body = flow.client("REFRESH").prepare_refresh_body(
-        refresh_token=refresh_token, scope=_text(flow.get("Scope")), client_id=client_id,
+        refresh_token=refresh_token, scope=text_or_none(flow.get("Scope")), client_id=client_id,
         **flow.body_auth(), **flow.extra_params(_TOKEN_RESERVED))
     return flow.token_request(token_url, str(body), sent_refresh_token=refresh_token)
 
 
 # -- helpers -----------------------------------------------------------------------------
 
-def check_url(name: str, url: str, options: Options) -> None:
-    """https everywhere; plain http only to loopback hosts unless AllowInsecureHTTP."""
-    parts = _parse_url(name, url)
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https") or not parts.hostname:
-        raise ProgrammingError(
-            f"{name} {scrub(url, [])!r} is not an http(s) URL; give the provider's full URL, "
-            "e.g. https://provider.example/oauth/token.")
-    if scheme == "http" and not is_loopback_host(parts.hostname) and \
-            not options["AllowInsecureHTTP"]:
-        raise ProgrammingError(
-            f"{name} uses plain http to {parts.hostname}, which would send secrets "
-            "unencrypted; use https, or set OtherOptions='AllowInsecureHTTP=TRUE' for a "
-            "test server you trust.")
-
-
-def _parse_url(name: str, url: str) -> SplitResult:
-    """The parts of a URL a user gave, or a ProgrammingError saying what is malformed.
-
-    urlsplit silently drops tabs and line breaks and lets a backslash hide the real
-    host, so such characters are refused rather than sent somewhere unexpected."""
-    from .httplog import mask_url
-
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018  (raises for a port that is not 0..65535)
-    except ValueError as exc:
-        raise ProgrammingError(f"{name} {mask_url(url)!r} is malformed ({exc}); give a full "
-                               "URL such as https://provider.example/oauth/token.") from None
-    bad = next((c for c in url if c.isspace() or ord(c) < 32 or ord(c) == 127 or c == "\\"),
-               None)
-    if bad is not None and parts.scheme:  # without a scheme the caller says "not a URL"
-        raise ProgrammingError(
-            f"{name} {mask_url(url)!r} contains {bad!r}, which a URL may not hold; "
-            "percent-encode it (a space is %20) or remove it.")
-    return parts
-
-
-def check_callback_url(url: str, oob: bool = False) -> None:
-    """CallbackURL is sent to the provider: any well-formed absolute URL (a web or custom
-    scheme, e.g. com.example.app:/cb), or ``oob`` for OAuth 1.0a."""
-    if oob and url == "oob":
-        return
-    parts = _parse_url("CallbackURL", url)
-    if not parts.scheme or (parts.scheme.lower() in ("http", "https") and not parts.hostname):
-        raise ProgrammingError(
-            f"CallbackURL {scrub(url, [])!r} is not an absolute URL; give the redirect URL "
-            "registered with the provider, e.g. https://app.example/callback or "
-            "http://127.0.0.1:33333/callback.")
-
-
 def _basic(client_id: str, client_secret: str) -> str:
     """HTTP Basic client authentication, each part form-encoded first (RFC 6749 2.3.1)."""
     pair = f"{quote(client_id, safe='')}:{quote(client_secret, safe='')}"
     return "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
-
