@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import cdata_oauth
-from cdata_oauth.operations import Invocation, register_operation, unregister_operation
+from cdata_oauth.oauth.operations import Invocation, register_operation, unregister_operation
 
 NOOP_OPERATION = "benchNoop"
 ECHO_OPERATION = "benchEcho"

@@ -12,22 +12,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .dbapi import Connection, Cursor
-from .exceptions import (
-    DatabaseError,
-    DataError,
-    Error,
-    IntegrityError,
-    InterfaceError,
-    InternalError,
-    NotSupportedError,
-    OAuthError,
-    OperationalError,
-    ProgrammingError,
-    Warning,
-)
-from .properties import ConnectionProperties
-from .types import (
+from cdata_oauth.config.properties import ConnectionProperties
+from cdata_oauth.dbapi.connection import Connection, Cursor
+from cdata_oauth.dbapi.types import (
     BINARY,
     DATETIME,
     NUMBER,
@@ -40,6 +27,19 @@ from .types import (
     TimeFromTicks,
     Timestamp,
     TimestampFromTicks,
+)
+from cdata_oauth.exceptions import (
+    DatabaseError,
+    DataError,
+    Error,
+    IntegrityError,
+    InterfaceError,
+    InternalError,
+    NotSupportedError,
+    OAuthError,
+    OperationalError,
+    ProgrammingError,
+    Warning,
 )
 
 __version__ = "0.1.0"
@@ -64,13 +64,13 @@ def connect(connection_string: str | None = None, **properties: Any) -> Connecti
 
 
 if TYPE_CHECKING:
-    from .auth import BearerAuth
+    from cdata_oauth.tokens.bearer import BearerAuth
 
 
 def __getattr__(name: str) -> Any:
     """``BearerAuth`` loads on first use, so that importing the package skips requests."""
     if name == "BearerAuth":
-        from .auth import BearerAuth
+        from cdata_oauth.tokens.bearer import BearerAuth
 
         return BearerAuth
     raise AttributeError(f"module 'cdata_oauth' has no attribute {name!r}")

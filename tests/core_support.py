@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from cdata_oauth.operations import Invocation, register_operation, unregister_operation
+from cdata_oauth.oauth.operations import Invocation, register_operation, unregister_operation
 
 ECHO_OP = "coreTestEcho"
 API_NS = "http://apiscript.com/ns?v1"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import cdata_oauth
-from cdata_oauth import context as context_module
+from cdata_oauth.oauth import context as context_module
 from tests.core_support import ECHO_OP, Recorder, echo_location, registered, row_dict
 
 # -- module -------------------------------------------------------------------------------

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import cdata_oauth
-from cdata_oauth.properties import REGISTRY, parse_connection_string
-from cdata_oauth.scripts import read_script
+from cdata_oauth.catalog.reader import read_script
+from cdata_oauth.config.properties import REGISTRY, parse_connection_string
 
 EXAMPLES = int(os.environ.get("CDATA_OAUTH_FUZZ_EXAMPLES", "600"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None,

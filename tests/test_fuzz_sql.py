@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import cdata_oauth
-from cdata_oauth.operations import register_operation, unregister_operation
+from cdata_oauth.oauth.operations import register_operation, unregister_operation
 
 EXAMPLES = int(os.environ.get("CDATA_OAUTH_FUZZ_EXAMPLES", "600"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None,

@@ -151,7 +151,7 @@ barrier, errors = threading.Barrier(16), []
 def work():
     barrier.wait()
     try:
-        cdata_oauth.sql.parse("EXEC GetOAuthAccessToken GrantType='CLIENT', Scope=?")
+        cdata_oauth.sql.parse.parse("EXEC GetOAuthAccessToken GrantType='CLIENT', Scope=?")
     except Exception as exc:
         errors.append(exc)
 threads = [threading.Thread(target=work) for _ in range(16)]

@@ -18,7 +18,7 @@ import requests
 
 import cdata_oauth
 from cdata_oauth.exceptions import OperationalError
-from cdata_oauth.loopback import CallbackListener
+from cdata_oauth.oauth.loopback import CallbackListener
 from cdata_oauth.provider import EmbeddedProvider
 from tests.servers.hostile import ScriptedBrowser
 

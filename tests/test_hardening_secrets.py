@@ -139,7 +139,7 @@ def _short(secret: str) -> str:
 
 
 def _secret_property(name: str) -> bool:
-    from cdata_oauth.properties import lookup_property
+    from cdata_oauth.config.properties import lookup_property
 
     try:
         return bool(lookup_property(name).secret)

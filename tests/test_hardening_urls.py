@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import cdata_oauth
 from cdata_oauth.exceptions import ProgrammingError
-from cdata_oauth.loopback import CallbackListener
+from cdata_oauth.oauth.loopback import CallbackListener
 from tests.servers.hostile import HostileServer, ScriptedBrowser
 
 SECRET = "url-test-client-secret-91"

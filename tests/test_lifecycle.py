@@ -17,7 +17,7 @@ import requests
 
 import cdata_oauth
 from cdata_oauth.provider import EmbeddedProvider
-from cdata_oauth.tokenstore import FileTokenStore, Token, now_ms
+from cdata_oauth.tokens.stores import FileTokenStore, Token, now_ms
 
 
 class InProcessBrowser(webbrowser.BaseBrowser):

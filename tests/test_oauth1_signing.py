@@ -17,8 +17,8 @@ from oauthlib.oauth1.rfc5849 import signature as rfc
 from oauthlib.oauth1.rfc5849.utils import escape, parse_authorization_header
 
 from cdata_oauth import ProgrammingError
-from cdata_oauth.oauth1 import Signer
-from cdata_oauth.pfx import load_signing_key
+from cdata_oauth.keys import load_signing_key
+from cdata_oauth.oauth.oauth1 import Signer
 from tests.servers.oauth1_provider import SigningKeyFiles, make_rsa_key, write_pfx
 
 # RFC 5849 section 1.2: the printer (client) and photos.example.net (server).

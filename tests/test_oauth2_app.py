@@ -15,7 +15,7 @@ import requests
 
 import cdata_oauth
 from cdata_oauth.exceptions import Error, OAuthError, OperationalError, ProgrammingError
-from cdata_oauth.loopback import CallbackListener
+from cdata_oauth.oauth.loopback import CallbackListener
 from tests.servers.browser import HeadlessBrowser
 from tests.servers.oauth2_mock import OAuth2MockServer, execute_row
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 import cdata_oauth
-from cdata_oauth.properties import REGISTRY, ConnectionProperties, parse_connection_string
+from cdata_oauth.config.properties import REGISTRY, ConnectionProperties, parse_connection_string
 
 # (connection string, {property: value expected after connect})
 GOOD: list[tuple[str, dict[str, Any]]] = [

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 import cdata_oauth
-from cdata_oauth.catalog import builtin_scripts
-from cdata_oauth.scripts import ScriptError, read_script, read_script_file
+from cdata_oauth.catalog.lookup import builtin_scripts
+from cdata_oauth.catalog.reader import ScriptError, read_script, read_script_file
 from tests.core_support import API_NS, RSB_NS, XS_NS
 
 FULL = """<{p}:script xmlns:{p}="{ns}" xmlns:xs="{xs}">

@@ -18,7 +18,7 @@ import requests
 
 import cdata_oauth
 from cdata_oauth.provider import EmbeddedProvider
-from cdata_oauth.tokenstore import Token, now_ms, open_store
+from cdata_oauth.tokens.stores import Token, now_ms, open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 THREADS = 32

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import cdata_oauth
-from cdata_oauth import sql
+from cdata_oauth.sql import parse as sql
 from tests.core_support import Recorder
 
 

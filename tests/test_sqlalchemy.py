@@ -21,8 +21,8 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import inspect, text
 
 import cdata_oauth
-from cdata_oauth.operations import Invocation, register_operation, unregister_operation
-from cdata_oauth.systables import SYSTEM_TABLES
+from cdata_oauth.dbapi.systables import SYSTEM_TABLES
+from cdata_oauth.oauth.operations import Invocation, register_operation, unregister_operation
 
 TEST_OP = "sqlaTestMint"
 PROCEDURE = "MintTestToken"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import cdata_oauth
-from cdata_oauth.tokenstore import (
+from cdata_oauth.tokens.stores import (
     FileTokenStore,
     MemoryTokenStore,
     Token,

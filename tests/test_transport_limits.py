@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from cdata_oauth.exceptions import OperationalError, ProgrammingError
-from cdata_oauth.transport import MAX_RESPONSE_BYTES, TransportSettings
+from cdata_oauth.transport.session import MAX_RESPONSE_BYTES, TransportSettings
 from tests.servers.squid import free_port
 from tests.servers.tls import TokenServer
 from tests.transport_support import client_form, transport
@@ -38,7 +38,7 @@ def test_timeout_zero_means_no_limit(http_token_server: TokenServer) -> None:
 
 
 def test_default_timeout_is_sixty_seconds() -> None:
-    from cdata_oauth.binding import Inputs
+    from cdata_oauth.catalog.binding import Inputs
 
     assert TransportSettings.from_inputs(Inputs({})).timeout == 60
 

@@ -10,9 +10,9 @@ Importing this package loads oauthlib; ``import cdata_oauth`` does not import it
 
 from __future__ import annotations
 
-from .http import RecordedRequest
-from .server import ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX, EmbeddedProvider
-from .store import AUTH_METHODS, Client
+from cdata_oauth.provider.http import RecordedRequest
+from cdata_oauth.provider.server import ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX, EmbeddedProvider
+from cdata_oauth.provider.store import AUTH_METHODS, Client
 
 __all__ = ["ACCESS_TOKEN_PREFIX", "AUTH_METHODS", "REFRESH_TOKEN_PREFIX", "Client",
            "EmbeddedProvider", "RecordedRequest"]

@@ -16,10 +16,10 @@ from urllib.parse import parse_qsl, urlsplit
 
 from oauthlib.oauth2 import AccessDeniedError, FatalClientError, OAuth2Error
 
-from .validator import presented_auth_method
+from cdata_oauth.provider.validator import presented_auth_method
 
 if TYPE_CHECKING:
-    from .server import EmbeddedProvider
+    from cdata_oauth.provider.server import EmbeddedProvider
 
 __all__ = ["AUTHORIZE_PATH", "TOKEN_PATH", "USERINFO_PATH", "ProviderHTTPServer", "RecordedRequest",
            "serve"]

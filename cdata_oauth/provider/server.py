@@ -10,11 +10,11 @@ import threading
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from .store import Client, Store
-from .validator import ProviderValidator
+from cdata_oauth.provider.store import Client, Store
+from cdata_oauth.provider.validator import ProviderValidator
 
 if TYPE_CHECKING:
-    from .http import ProviderHTTPServer, RecordedRequest
+    from cdata_oauth.provider.http import ProviderHTTPServer, RecordedRequest
 
 __all__ = ["ACCESS_TOKEN_PREFIX", "REFRESH_TOKEN_PREFIX", "EmbeddedProvider"]
 
@@ -86,7 +86,7 @@ class EmbeddedProvider:
     # --- lifecycle ---------------------------------------------------------------------
     def start(self) -> EmbeddedProvider:
         """Bind (port 0: a free port) and serve in a daemon thread; returns self."""
-        from .http import serve
+        from cdata_oauth.provider.http import serve
 
         if self._httpd is not None:
             return self
@@ -131,20 +131,20 @@ class EmbeddedProvider:
 
     @property
     def authorization_url(self) -> str:
-        from .http import AUTHORIZE_PATH
+        from cdata_oauth.provider.http import AUTHORIZE_PATH
 
         return self.base_url + AUTHORIZE_PATH
 
     @property
     def token_url(self) -> str:
-        from .http import TOKEN_PATH
+        from cdata_oauth.provider.http import TOKEN_PATH
 
         return self.base_url + TOKEN_PATH
 
     @property
     def userinfo_url(self) -> str:
         """A protected resource answering 200 for a valid access token, 401 otherwise."""
-        from .http import USERINFO_PATH
+        from cdata_oauth.provider.http import USERINFO_PATH
 
         return self.base_url + USERINFO_PATH
 

@@ -15,7 +15,7 @@ from urllib.parse import unquote_plus, urlsplit
 
 from oauthlib.oauth2 import RequestValidator
 
-from .store import Client, Grant, IssuedToken, Store
+from cdata_oauth.provider.store import Client, Grant, IssuedToken, Store
 
 __all__ = ["LOOPBACK_HOSTS", "ProviderValidator", "presented_auth_method"]
 

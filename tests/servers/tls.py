@@ -28,7 +28,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import trustme
 
-from cdata_oauth.proxies import pump
+from cdata_oauth.transport.routing import pump
 
 
 class _Server(ThreadingHTTPServer):

@@ -1,0 +1,1 @@
+"""The cdata-oauth command, the demo and table rendering."""

@@ -1,0 +1,1 @@
+"""Connection properties: the registry, the connection-string reader, OtherOptions and bound inputs."""

@@ -1,0 +1,327 @@
+"""Connection properties: the registry of known names, the connection-string reader,
+and the frozen, validated property set a connection carries.
+
+Names are case-insensitive everywhere; the canonical spelling is the one in the registry.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cdata_oauth.exceptions import ProgrammingError
+from cdata_oauth.redaction import is_secret_name, mask
+
+__all__ = [
+    "REGISTRY",
+    "ConnectionProperties",
+    "DefaultingMapping",
+    "PropertySpec",
+    "lookup_property",
+    "parse_connection_string",
+]
+
+WILDCARD_PREFIXES = ("OAuthParam:",)
+
+
+@dataclass(frozen=True)
+class PropertySpec:
+    """One known property: how it is spelled, typed, defaulted and shown."""
+
+    name: str
+    description: str
+    kind: str = "string"  # string | int | bool | enum
+    default: Any = None
+    allowed: tuple[str, ...] = ()
+    secret: bool = False
+
+    def convert(self, value: Any, label: str = "Connection property {name}") -> Any:
+        """The value in this property's type; ProgrammingError names the property."""
+        if value is None:
+            return None
+        if self.kind == "int":
+            if isinstance(value, bool):
+                raise _bad_value(self, value, "a whole number", label)
+            if isinstance(value, int):
+                return value
+            try:
+                return int(str(value).strip())
+            except ValueError:
+                raise _bad_value(self, value, "a whole number", label) from None
+        if self.kind == "bool":
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().upper()
+            if text in ("TRUE", "YES", "1", "ON"):
+                return True
+            if text in ("FALSE", "NO", "0", "OFF"):
+                return False
+            raise _bad_value(self, value, "TRUE or FALSE", label)
+        text = str(value)
+        if self.kind == "enum":
+            folded = text.strip().upper()
+            for allowed in self.allowed:
+                if allowed.upper() == folded:
+                    return allowed
+            raise _bad_value(self, value, "one of " + ", ".join(self.allowed), label)
+        return text
+
+
+def _bad_value(spec: PropertySpec, value: Any, wanted: str, label: str) -> ProgrammingError:
+    shown = mask(value) if spec.secret else repr(value)
+    return ProgrammingError(f"{label.format(name=spec.name)} is {shown}; it must be {wanted}.")
+
+
+def _p(name: str, description: str, **kw: Any) -> PropertySpec:
+    kw.setdefault("secret", is_secret_name(name))
+    return PropertySpec(name, description, **kw)
+
+
+_SPECS = (
+    # OAuth: what to run
+    _p("OAuthVersion", "The OAuth version: 1.0 or 2.0.", kind="enum", default="1.0",
+       allowed=("1.0", "2.0")),
+    _p("AuthMode", "APP opens a browser and listens on CallbackURL; WEB takes a Verifier.",
+       kind="enum", default="APP", allowed=("APP", "WEB")),
+    _p("GrantType", "OAuth 2.0 grant: CODE, PASSWORD, CLIENT or REFRESH.", kind="enum",
+       default="CODE", allowed=("CODE", "PASSWORD", "CLIENT", "REFRESH")),
+    _p("OAuthClientId", "The client id (consumer key) of the registered app."),
+    _p("OAuthClientSecret", "The client secret (consumer secret) of the registered app."),
+    _p("OAuthRequestTokenURL", "Where the request token is obtained (OAuth 1.0)."),
+    _p("OAuthAuthorizationURL", "Where the user logs in and grants access."),
+    _p("OAuthAccessTokenURL", "Where the access token is requested."),
+    _p("OAuthRefreshTokenURL", "Where refresh requests go, when not OAuthAccessTokenURL."),
+    _p("CallbackURL", "The redirect URL registered with the app."),
+    _p("Scope", "Space-separated scopes to request."),
+    _p("OAuthAccessToken", "The access token (OAuth 1.0: the request token)."),
+    _p("OAuthAccessTokenSecret", "The token secret (OAuth 1.0)."),
+    _p("OAuthRefreshToken", "The refresh token used to obtain a new access token."),
+    _p("Verifier", "The code (OAuth 2.0) or oauth_verifier (OAuth 1.0), or the callback URL."),
+    _p("State", "The state value the authorization URL carried (WEB mode, second step)."),
+    _p("PKCEVerifier", "The PKCE code verifier from GetOAuthAuthorizationURL (WEB mode)."),
+    _p("User", "The resource owner's user name (PASSWORD grant)."),
+    _p("Password", "The resource owner's password (PASSWORD grant)."),
+    _p("SignMethod", "OAuth 1.0 signature method.", kind="enum", default="HMAC-SHA1",
+       allowed=("HMAC-SHA1", "HMAC-SHA256", "PLAINTEXT", "RSA-SHA1")),
+    _p("Cert", "Path of the PFX file whose private key signs RSA-SHA1 requests (OAuth 1.0)."),
+    _p("CertPassword", "Password of the PFX file named by Cert."),
+    _p("OtherOptions", "Advanced options as Name=Value;... (see the README)."),
+    _p("PostData", "A request body sent verbatim instead of the built one."),
+    # Transport
+    _p("Timeout", "Seconds each request may take; 0 means no limit.", kind="int", default=60),
+    _p("LogFile", "A file to which each request and response is appended, secrets masked."),
+    _p("Proxy_Auto", "Take the proxy from the environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY).",
+       kind="bool", default=False),
+    _p("Proxy_Server", "Host name or address of the HTTP proxy."),
+    _p("Proxy_Port", "Port of the HTTP proxy.", kind="int"),
+    _p("Proxy_User", "User name for the HTTP proxy."),
+    _p("Proxy_Password", "Password for the HTTP proxy."),
+    _p("Proxy_AuthScheme", "How to authenticate to the proxy.", kind="enum", default="BASIC",
+       allowed=("BASIC", "DIGEST", "PROPRIETARY", "NONE", "NTLM")),
+    _p("Proxy_AuthToken", "The Proxy-Authorization value for Proxy_AuthScheme=PROPRIETARY.",
+       secret=True),
+    _p("Proxy_SSLType", "How TLS is used with the proxy.", kind="enum", default="AUTO",
+       allowed=("AUTO", "ALWAYS", "NEVER", "TUNNEL")),
+    _p("Firewall_Type", "A firewall to pass through.", kind="enum", default="NONE",
+       allowed=("NONE", "TUNNEL", "SOCKS4", "SOCKS5")),
+    _p("Firewall_Server", "Host name or address of the firewall."),
+    _p("Firewall_Port", "Port of the firewall.", kind="int"),
+    _p("Firewall_User", "User name for the firewall."),
+    _p("Firewall_Password", "Password for the firewall."),
+    _p("SSLServerCert", "PEM file of certificates to trust, or * to accept any."),
+    _p("SSLClientCert", "Client certificate (PEM or PKCS#12) for mutual TLS."),
+    _p("SSLClientCertPassword", "Password of SSLClientCert."),
+    # Catalog
+    _p("Location", "A folder of your own API Script files (*.rsb, *.api)."),
+    # Token lifecycle
+    _p("InitiateOAuth", "OFF, GETANDREFRESH or REFRESH: how the connection keeps a token.",
+       kind="enum", default="OFF", allowed=("OFF", "GETANDREFRESH", "REFRESH")),
+    _p("OAuthSettingsLocation", "Where tokens are stored: a file path, or memory://<id>."),
+    _p("OAuthExpiresIn", "Lifetime in seconds of the given access token.", kind="int"),
+    _p("OAuthTokenTimestamp", "When the given access token was issued (Unix ms).", kind="int"),
+    _p("OAuthVerifier", "A verifier exchanged once for tokens on a headless machine."),
+)
+
+REGISTRY: Mapping[str, PropertySpec] = {spec.name.lower(): spec for spec in _SPECS}
+
+
+def lookup_property(name: str) -> PropertySpec:
+    """The spec of a property, by any spelling; wildcard names get an ad hoc spec."""
+    key = name.strip().lower()
+    spec = REGISTRY.get(key)
+    if spec is not None:
+        return spec
+    for prefix in WILDCARD_PREFIXES:
+        if key.startswith(prefix.lower()) and len(key) > len(prefix):
+            field = name.strip()[len(prefix):]
+            return PropertySpec(prefix + field, "An extra OAuth parameter.",
+                                secret=is_secret_name(field))
+    suggestions = difflib.get_close_matches(key, list(REGISTRY), n=3, cutoff=0.6)
+    hint = ""
+    if suggestions:
+        hint = " Did you mean " + " or ".join(REGISTRY[s].name for s in suggestions) + "?"
+    raise ProgrammingError(f"Unknown connection property {name.strip()!r}.{hint} Correct its "
+                           "spelling or remove it; names are case-insensitive.")
+
+
+def parse_connection_string(text: str) -> list[tuple[str, str]]:
+    """Split ``Name=Value;...`` into pairs, as the commercial product's connection string.
+
+    Values may be quoted with ' or " to hold ; and =; a doubled quote inside is literal.
+    """
+    pairs: list[tuple[str, str]] = []
+    i, n = 0, len(text)
+    while i < n:
+        while i < n and (text[i].isspace() or text[i] == ";"):
+            i += 1
+        if i >= n:
+            break
+        eq = text.find("=", i)
+        semi = text.find(";", i)
+        if eq < 0 or (0 <= semi < eq):
+            end = semi if semi >= 0 else n
+            raise ProgrammingError(
+                f"Malformed connection string: {text[i:end].strip()!r} has no '='; "
+                "write Name=Value pairs separated by ';'.")
+        name = text[i:eq].strip()
+        if not name:
+            raise ProgrammingError(
+                f"Malformed connection string: a value at position {eq} has no property name; "
+                "write Name=Value.")
+        i = eq + 1
+        while i < n and text[i] in " \t":
+            i += 1
+        if i < n and text[i] in "'\"":
+            quote = text[i]
+            i += 1
+            chars: list[str] = []
+            while True:
+                if i >= n:
+                    raise ProgrammingError(
+                        f"Malformed connection string: the value of {name} opens a {quote} "
+                        "quote that is never closed; close it, and double any quote inside "
+                        "the value.")
+                if text[i] == quote:
+                    if i + 1 < n and text[i + 1] == quote:
+                        chars.append(quote)
+                        i += 2
+                        continue
+                    i += 1
+                    break
+                chars.append(text[i])
+                i += 1
+            value = "".join(chars)
+            while i < n and text[i].isspace():
+                i += 1
+            if i < n and text[i] != ";":
+                raise ProgrammingError(
+                    f"Malformed connection string: unexpected text after the quoted value "
+                    f"of {name}; end it with ';'.")
+        else:
+            end = text.find(";", i)
+            end = n if end < 0 else end
+            value = text[i:end].strip()
+            i = end
+        pairs.append((name, value))
+    return pairs
+
+
+class DefaultingMapping(Mapping[str, Any]):
+    """Values by case-insensitive name, listed under their canonical spelling; a known
+    property nobody set reads as its registry default. Shared by the connection's
+    properties and a statement's bound inputs."""
+
+    __slots__ = ("_values",)
+    _values: dict[str, tuple[str, Any]]  # folded name -> (canonical name, value)
+
+    def __getitem__(self, name: str) -> Any:
+        key = name.lower()
+        if key in self._values:
+            return self._values[key][1]
+        spec = REGISTRY.get(key)
+        if spec is not None:
+            return spec.default
+        raise KeyError(name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """As Mapping.get, in one step: operations call it many times per statement."""
+        key = name.lower()
+        entry = self._values.get(key)
+        if entry is not None:
+            return entry[1]
+        spec = REGISTRY.get(key)
+        return spec.default if spec is not None else default
+
+    def __iter__(self) -> Iterator[str]:
+        return (canonical for canonical, _ in self._values.values())
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._values
+
+
+class ConnectionProperties(DefaultingMapping):
+    """A frozen, validated, case-insensitive set of properties.
+
+    Only properties that were given are stored; ``get`` falls back to registry defaults
+    and ``explicit`` tells the two apart (binding needs that: a given property outranks
+    a script's ``set``, a default does not).
+    """
+
+    __slots__ = ()
+
+    def __init__(self, values: Mapping[str, Any] | None = None) -> None:
+        self._values: dict[str, tuple[str, Any]] = {}
+        for name, value in (values or {}).items():
+            spec = lookup_property(name)
+            self._values[spec.name.lower()] = (spec.name, spec.convert(value))
+
+    @classmethod
+    def from_sources(cls, connection_string: str | None = None,
+                     **kwargs: Any) -> ConnectionProperties:
+        """Merge a connection string and keyword arguments; keywords win."""
+        merged: dict[str, Any] = {}
+        if connection_string:
+            if not isinstance(connection_string, str):
+                raise ProgrammingError(
+                    "connect() takes a connection string such as 'OAuthClientId=abc;...' "
+                    f"as its first argument, not {type(connection_string).__name__}.")
+            for name, value in parse_connection_string(connection_string):
+                key = lookup_property(name).name.lower()
+                if key in merged:
+                    raise ProgrammingError(
+                        f"Connection property {lookup_property(name).name} is given twice "
+                        "in the connection string; give it once.")
+                merged[key] = value
+        for name, value in kwargs.items():
+            merged[lookup_property(name).name.lower()] = value
+        return cls(merged)
+
+    def explicit(self, name: str) -> bool:
+        """True when the user gave this property (as opposed to its default)."""
+        return name.lower() in self._values
+
+    def replace(self, **changes: Any) -> ConnectionProperties:
+        """A copy with some properties changed (None removes one)."""
+        values = {canonical: value for canonical, value in self._values.values()}
+        for name, value in changes.items():
+            canonical = lookup_property(name).name
+            values = {k: v for k, v in values.items() if k.lower() != canonical.lower()}
+            if value is not None:
+                values[canonical] = value
+        return ConnectionProperties(values)
+
+    def secrets(self) -> list[Any]:
+        """The values of every secret property given: what must never be shown."""
+        return [value for canonical, value in self._values.values()
+                if lookup_property(canonical).secret and value not in (None, "")]
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{canonical}={mask(value) if lookup_property(canonical).secret else repr(value)}"
+            for canonical, value in self._values.values())
+        return f"ConnectionProperties({shown})"

@@ -1,0 +1,1 @@
+"""Other libraries' faces: the SQLAlchemy dialect."""

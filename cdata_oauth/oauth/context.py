@@ -1,0 +1,91 @@
+"""What an operation may use of its connection: properties, HTTP transports, and a
+small state store for values that must survive between two statements (WEB mode).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any
+
+from cdata_oauth.catalog.binding import Inputs
+from cdata_oauth.config.properties import ConnectionProperties
+from cdata_oauth.transport.session import Transport, TransportSettings
+
+__all__ = ["TRANSPORTS_PER_THREAD", "ConnectionContext"]
+
+TRANSPORTS_PER_THREAD = 8
+"""Distinct transport settings a thread keeps open; the least recently used is closed."""
+
+
+class ConnectionContext:
+    """Per-connection resources; safe to share between threads (threadsafety 2)."""
+
+    def __init__(self, properties: ConnectionProperties) -> None:
+        self.properties = properties
+        self._caches: dict[threading.Thread, OrderedDict[TransportSettings, Transport]] = {}
+        self._cache_lock = threading.Lock()  # not .lock: operations may hold that long
+        self._lock = threading.RLock()
+        self._state: dict[str, Any] = {}
+        self._last_settings: tuple[Inputs, TransportSettings] | None = None
+
+    def transport(self, inputs: Mapping[str, Any]) -> Transport:
+        """A transport for these inputs, reused per thread while its settings match.
+
+        Each thread has its own (requests sessions are not thread-safe); a thread keeps at
+        most TRANSPORTS_PER_THREAD, and the transports of finished threads are closed, so
+        a long-lived connection does not pile up sockets.
+        """
+        last = self._last_settings  # the same (immutable) Inputs again: a repeated statement
+        if last is not None and last[0] is inputs:
+            settings = last[1]
+        else:
+            settings = TransportSettings.from_inputs(inputs)
+            if isinstance(inputs, Inputs):
+                self._last_settings = (inputs, settings)
+        me = threading.current_thread()
+        stale: list[Transport] = []
+        with self._cache_lock:
+            cache = self._caches.get(me)
+            if cache is None:
+                for thread in [t for t in self._caches if not t.is_alive()]:
+                    stale.extend(self._caches.pop(thread).values())
+                cache = self._caches[me] = OrderedDict()
+            transport = cache.get(settings)
+            if transport is not None:
+                cache.move_to_end(settings)
+        if transport is None:
+            transport = Transport(settings)
+            with self._cache_lock:
+                cache[settings] = transport
+                while len(cache) > TRANSPORTS_PER_THREAD:
+                    stale.append(cache.popitem(last=False)[1])
+        for old in stale:
+            old.close()
+        return transport
+
+    @property
+    def lock(self) -> threading.RLock:
+        return self._lock
+
+    def remember(self, key: str, value: Any) -> None:
+        with self._lock:
+            self._state[key] = value
+
+    def recall(self, key: str, default: Any = None) -> Any:
+        with self._lock:
+            return self._state.get(key, default)
+
+    def forget(self, key: str) -> Any:
+        with self._lock:
+            return self._state.pop(key, None)
+
+    def close(self) -> None:
+        with self._cache_lock:
+            transports = [t for cache in self._caches.values() for t in cache.values()]
+            self._caches.clear()
+        with self._lock:
+            self._state.clear()
+        for transport in transports:
+            transport.close()

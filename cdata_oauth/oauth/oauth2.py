@@ -1,0 +1,386 @@
+"""The OAuth 2.0 flows behind ``oauthGetAccessToken`` and ``oauthGetUserAuthorizationURL``.
+
+oauthlib's clients build every request (authorization URL, token request bodies, PKCE);
+this module decides which request a statement means, authenticates the client one way
+only, sends it through the connection's transport and turns the answer into outputs.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, quote, urlsplit
+
+from cdata_oauth.catalog.binding import text_or_none
+from cdata_oauth.config.options import Options, parse_other_options
+from cdata_oauth.exceptions import OAuthError, ProgrammingError
+from cdata_oauth.oauth.loopback import CallbackListener, open_browser
+from cdata_oauth.oauth.responses import oauth_error_from_fields, parse_token_response
+from cdata_oauth.oauth.urls import check_callback_url, check_url
+
+if TYPE_CHECKING:
+    from oauthlib.oauth2 import Client
+
+    from cdata_oauth.oauth.operations import Invocation
+
+__all__ = ["DEFAULT_APP_CALLBACK", "authorization_url", "get_access_token"]
+
+#: Where APP mode listens when no CallbackURL is given: any free loopback port (RFC 8252).
+DEFAULT_APP_CALLBACK = "http://127.0.0.1:0/"
+
+_PENDING_KEY = "oauth2.pending"  # {state: (pkce_verifier or None)}, newest last
+_PENDING_MAX = 16
+
+_AUTH_URL_RESERVED = frozenset({"response_type", "client_id", "redirect_uri", "scope", "state",
+                                "code_challenge", "code_challenge_method"})
+_TOKEN_RESERVED = frozenset({"grant_type", "client_id", "client_secret", "code", "redirect_uri",
+                             "code_verifier", "username", "password", "refresh_token", "scope"})
+_USE_INSTEAD = {"client_id": "OAuthClientId", "client_secret": "OAuthClientSecret",
+                "redirect_uri": "CallbackURL", "scope": "Scope", "state": "State",
+                "username": "User", "password": "Password", "refresh_token": "OAuthRefreshToken",
+                "code": "Verifier", "code_verifier": "PKCEVerifier"}
+
+
+@dataclass
+class _Flow:
+    """What every OAuth 2.0 request of one statement needs, read and checked once."""
+
+    invocation: Invocation
+    options: Options
+    client_id: str | None
+    client_secret: str | None
+    secrets: list[object] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, invocation: Invocation) -> _Flow:
+        inputs = invocation.inputs
+        secret = text_or_none(inputs.get("OAuthClientSecret"))
+        return cls(invocation, parse_other_options(inputs.get("OtherOptions")),
+                   text_or_none(inputs.get("OAuthClientId")), secret, list(inputs.secrets()))
+
+    def get(self, name: str) -> Any:
+        return self.invocation.inputs.get(name)
+
+    def require(self, name: str, why: str) -> str:
+        """The non-empty text of an input or property, else a ProgrammingError naming it."""
+        value = text_or_none(self.get(name))
+        if value is None:
+            raise ProgrammingError(
+                f"{self.invocation.script.name} needs {name} {why}: set the connection "
+                f"property {name} or give it in the EXEC statement.")
+        return value
+
+    def url(self, name: str, why: str) -> str:
+        """A required provider URL, checked against the plain-http policy."""
+        value = self.require(name, why)
+        check_url(name, value, self.options)
+        return value
+
+    @property
+    def client_auth(self) -> str:
+        """BASIC, POST or NONE: the one way the client authenticates."""
+        chosen = self.options["ClientAuth"]
+        if chosen is None:
+            return "BASIC" if self.client_secret else "NONE"
+        if chosen in ("BASIC", "POST") and not self.client_secret:
+            raise ProgrammingError(
+                f"OtherOptions ClientAuth={chosen} needs OAuthClientSecret; set it, or use "
+                "ClientAuth=NONE for a public client.")
+        return str(chosen)
+
+    def extra_params(self, reserved: frozenset[str]) -> dict[str, str]:
+        """The OAuthParam:<name> inputs, as request parameters."""
+        params: dict[str, str] = {}
+        for name, value in self.invocation.inputs.family("OAuthParam:").items():
+            if name.lower() in reserved:
+                instead = _USE_INSTEAD.get(name.lower())
+                hint = f"use {instead} instead" if instead else "the connector sets it itself"
+                raise ProgrammingError(f"OAuthParam:{name} cannot be sent: {hint}.")
+            params[name] = str(value)
+        return params
+
+    def client(self, kind: str) -> Client:
+        from oauthlib.oauth2 import (
+            BackendApplicationClient,
+            Client,
+            LegacyApplicationClient,
+            WebApplicationClient,
+        )
+
+        classes: dict[str, type[Client]] = {
+            "CODE": WebApplicationClient, "PASSWORD": LegacyApplicationClient,
+            "CLIENT": BackendApplicationClient, "REFRESH": Client}
+        return classes[kind](self.client_id)
+
+    def body_auth(self) -> dict[str, Any]:
+        """The keyword arguments that put (or keep) client credentials in the body."""
+        auth = self.client_auth
+        if auth == "BASIC":
+            return {"include_client_id": False}
+        if auth == "POST":
+            return {"include_client_id": True, "client_secret": self.client_secret}
+        return {"include_client_id": True}
+
+    def token_request(self, url: str, body: str, sent_refresh_token: str | None = None
+                      ) -> dict[str, Any]:
+        """POST one token request (or PostData verbatim) and parse the answer into outputs."""
+        headers = {"Accept": "application/json",
+                   "Content-Type": "application/x-www-form-urlencoded"}
+        post_data = self.get("PostData")
+        if post_data not in (None, ""):
+            body = str(post_data)
+            if body.lstrip()[:1] == "{":
+                headers["Content-Type"] = "application/json"
+        if self.client_auth == "BASIC":
+            headers["Authorization"] = _basic(self.client_id or "", self.client_secret or "")
+        transport = self.invocation.context.transport(self.invocation.inputs)
+        response = transport.request("POST", url, data=body.encode("utf-8"), headers=headers,
+                                     secrets=self.secrets)
+        host = urlsplit(url).hostname or url
+        parsed = parse_token_response(
+            response.status_code, response.headers.get("Content-Type"), response.text,
+            secrets=self.secrets, what=f"The token endpoint at {host}",
+            headers=response.headers)
+        return parsed.outputs(sent_refresh_token)
+
+
+def get_access_token(invocation: Invocation) -> Mapping[str, Any]:
+    """Run the grant that GrantType (and AuthMode, for CODE) names; return the outputs."""
+    flow = _Flow.of(invocation)
+    grant = str(flow.get("GrantType") or "CODE").upper()
+    if grant == "CODE":
+        if str(flow.get("AuthMode") or "APP").upper() == "WEB":
+            return _web_code(flow)
+        return _app_code(flow)
+    if grant == "PASSWORD":
+        return _password(flow)
+    if grant == "CLIENT":
+        return _client_credentials(flow)
+    if grant == "REFRESH":
+        return _refresh(flow)
+    raise ProgrammingError(f"GrantType {grant!r} is not one of CODE, PASSWORD, CLIENT, REFRESH.")
+
+
+def authorization_url(invocation: Invocation) -> Mapping[str, Any]:
+    """The URL where the user grants access, with its State and PKCEVerifier outputs.
+
+    Both are also kept on the connection, so that GetOAuthAccessToken on the same
+    connection needs neither.
+    """
+    flow = _Flow.of(invocation)
+    auth_url = flow.url("OAuthAuthorizationURL", "to build the authorization URL")
+    flow.require("OAuthClientId", "to build the authorization URL")
+    state = text_or_none(flow.get("State")) or _new_state()
+    callback = text_or_none(flow.get("CallbackURL"))
+    if callback is not None:
+        check_callback_url(callback)
+    verifier, url = _build_authorization_url(flow, auth_url, callback, state)
+    _remember_pending(flow, state, verifier)
+    return {"URL": url, "State": state, "PKCEVerifier": verifier}
+
+
+# -- CODE --------------------------------------------------------------------------------
+
+def _build_authorization_url(flow: _Flow, auth_url: str, redirect_uri: str | None,
+                             state: str) -> tuple[str | None, str]:
+    """(PKCE verifier or None, URL) built by oauthlib's WebApplicationClient."""
+    from oauthlib.oauth2 import WebApplicationClient
+
+    client = flow.client("CODE")
+    assert isinstance(client, WebApplicationClient)
+    pkce = str(flow.options["PKCE"])
+    verifier = challenge = method = None
+    if pkce != "OFF":
+        verifier = client.create_code_verifier(64)
+        method = "S256" if pkce == "S256" else "plain"
+        # oauthlib 3.x returns None for an explicit "plain"; None means plain to it.
+        challenge = client.create_code_challenge(verifier, "S256" if pkce == "S256" else None)
+    extra = flow.extra_params(_AUTH_URL_RESERVED)
+    # oauthlib refuses http:// outright unless a process-wide variable is set; the plain
+    # http policy was applied by check_url already, so it is given an https twin to build.
+    scheme, _, rest = auth_url.partition("://")
+    try:
+        built = client.prepare_request_uri(
+            "https://" + rest, redirect_uri=redirect_uri, scope=text_or_none(flow.get("Scope")),
+            state=state, code_challenge=challenge,
+            code_challenge_method=method if challenge else None, **extra)
+    except ValueError as exc:
+        raise ProgrammingError(
+            f"OAuthAuthorizationURL cannot take the parameters: {exc}.") from exc
+    return verifier, scheme + "://" + built[len("https://"):]
+
+
+def _code_body(flow: _Flow, code: str, redirect_uri: str | None, verifier: str | None) -> str:
+    client = flow.client("CODE")
+    return str(client.prepare_request_body(
+        code=code, redirect_uri=redirect_uri, code_verifier=verifier,
+        **flow.body_auth(), **flow.extra_params(_TOKEN_RESERVED)))
+
+
+def _web_code(flow: _Flow) -> dict[str, Any]:
+    """Second step of WEB mode: exchange the code (or the whole callback URL) for tokens."""
+    token_url = flow.url("OAuthAccessTokenURL", "to exchange the authorization code")
+    flow.require("OAuthClientId", "to exchange the authorization code")
+    verifier_input = flow.require("Verifier", "(the code, or the callback URL the browser "
+                                  "landed on) for GrantType=CODE with AuthMode=WEB")
+    callback = text_or_none(flow.get("CallbackURL"))
+    if callback is not None:
+        check_callback_url(callback)
+    code, returned_state = _code_from_verifier(flow, verifier_input)
+    flow.secrets.append(code)
+    expected = text_or_none(flow.get("State"))
+    pending: dict[str, str | None] = dict(flow.invocation.context.recall(_PENDING_KEY) or {})
+    if returned_state is not None:
+        if expected is not None and returned_state != expected:
+            raise _state_mismatch("the State input")
+        if expected is None and pending and returned_state not in pending:
+            raise _state_mismatch("the state GetOAuthAuthorizationURL made on this connection")
+    state = returned_state or expected or (next(reversed(pending)) if pending else None)
+    pkce = text_or_none(flow.get("PKCEVerifier"))
+    if pkce is None and state is not None:
+        pkce = pending.get(state)
+    if pkce is not None:
+        flow.secrets.append(pkce)
+    outputs = flow.token_request(
+        token_url, _code_body(flow, code, text_or_none(flow.get("CallbackURL")), pkce))
+    if state is not None:
+        _forget_pending(flow, state)
+    return outputs
+
+
+def _app_code(flow: _Flow) -> dict[str, Any]:
+    """AuthMode=APP: browser + loopback listener, then the code exchange with PKCE."""
+    auth_url = flow.url("OAuthAuthorizationURL", "to send the browser to the provider")
+    token_url = flow.url("OAuthAccessTokenURL", "to exchange the authorization code")
+    flow.require("OAuthClientId", "for the authorization code grant")
+    callback = text_or_none(flow.get("CallbackURL")) or DEFAULT_APP_CALLBACK
+    timeout = flow.get("Timeout")
+    state = _new_state()
+    with CallbackListener(callback, None if timeout in (None, 0) else float(timeout)) as listener:
+        verifier, url = _build_authorization_url(flow, auth_url, listener.redirect_uri, state)
+        flow.secrets.extend(v for v in (verifier, state) if v)
+
+        def accept(params: dict[str, str]) -> str | None:
+            if params.get("state") != state:
+                return ("The answer's state does not match the sign-in this application "
+                        "started; start the sign-in again from the application.")
+            if not params.get("code") and not params.get("error"):
+                return "The answer carries neither a code nor an error."
+            return None
+
+        open_browser(url)
+        params = listener.wait(accept)
+        redirect_uri = listener.redirect_uri
+    if params.get("error"):
+        raise _callback_error(params, flow.secrets)
+    code = params["code"]
+    flow.secrets.append(code)
+    return flow.token_request(token_url, _code_body(flow, code, redirect_uri, verifier))
+
+
+def _code_from_verifier(flow: _Flow, verifier: str) -> tuple[str, str | None]:
+    """(code, state) from a bare code or from the callback URL the browser landed on."""
+    text = verifier.strip()
+    if "://" not in text and not text.startswith("?") and not (
+            "code=" in text or "error=" in text):
+        return text, None
+    try:
+        parts = urlsplit(text if "://" in text else "x://x/" + text.lstrip("?"))
+    except ValueError:
+        raise ProgrammingError(
+            "Verifier looks like a callback URL but is malformed; give the URL the browser "
+            "landed on after the sign-in, or the code alone.") from None
+    params = dict(parse_qsl(parts.query, keep_blank_values=True))
+    params.update(dict(parse_qsl(parts.fragment, keep_blank_values=True)))
+    if params.get("error"):
+        raise _callback_error(params, [*flow.secrets, params.get("code")])
+    code = text_or_none(params.get("code"))
+    if code is None:
+        raise ProgrammingError(
+            "Verifier looks like a callback URL but has no code parameter; give the URL the "
+            "browser landed on after the sign-in, or the code alone.")
+    return code, text_or_none(params.get("state"))
+
+
+def _callback_error(params: Mapping[str, str], secrets: list[object]) -> OAuthError:
+    return oauth_error_from_fields(params, None, secrets, what="The authorization server")
+
+
+def _state_mismatch(against: str) -> OAuthError:
+    return OAuthError(
+        f"The state in the callback URL does not match {against}: this answer belongs to "
+        "another sign-in (or was forged). Start again with GetOAuthAuthorizationURL.",
+        error="state_mismatch",
+        description="callback state differs from the expected state")
+
+
+def _new_state() -> str:
+    from oauthlib.common import generate_token
+
+    return str(generate_token(32))
+
+
+def _remember_pending(flow: _Flow, state: str, verifier: str | None) -> None:
+    context = flow.invocation.context
+    with context.lock:
+        pending: dict[str, str | None] = dict(context.recall(_PENDING_KEY) or {})
+        pending.pop(state, None)
+        pending[state] = verifier
+        while len(pending) > _PENDING_MAX:
+            pending.pop(next(iter(pending)))
+        context.remember(_PENDING_KEY, pending)
+
+
+def _forget_pending(flow: _Flow, state: str) -> None:
+    context = flow.invocation.context
+    with context.lock:
+        pending: dict[str, str | None] = dict(context.recall(_PENDING_KEY) or {})
+        pending.pop(state, None)
+        if pending:
+            context.remember(_PENDING_KEY, pending)
+        else:
+            context.forget(_PENDING_KEY)
+
+
+# -- PASSWORD, CLIENT, REFRESH -----------------------------------------------------------
+
+def _password(flow: _Flow) -> dict[str, Any]:
+    token_url = flow.url("OAuthAccessTokenURL", "for the password grant")
+    flow.require("OAuthClientId", "for the password grant")
+    user = flow.require("User", "for GrantType=PASSWORD")
+    password = flow.require("Password", "for GrantType=PASSWORD")
+    body = flow.client("PASSWORD").prepare_request_body(
+        username=user, password=password, scope=text_or_none(flow.get("Scope")),
+        **flow.body_auth(), **flow.extra_params(_TOKEN_RESERVED))
+    return flow.token_request(token_url, str(body))
+
+
+def _client_credentials(flow: _Flow) -> dict[str, Any]:
+    token_url = flow.url("OAuthAccessTokenURL", "for the client credentials grant")
+    flow.require("OAuthClientId", "for the client credentials grant")
+    body = flow.client("CLIENT").prepare_request_body(
+        scope=text_or_none(flow.get("Scope")), **flow.body_auth(),
+        **flow.extra_params(_TOKEN_RESERVED))
+    return flow.token_request(token_url, str(body))
+
+
+def _refresh(flow: _Flow) -> dict[str, Any]:
+    name = "OAuthRefreshTokenURL" if text_or_none(flow.get("OAuthRefreshTokenURL")) else \
+        "OAuthAccessTokenURL"
+    token_url = flow.url(name, "for the refresh")
+    client_id = flow.require("OAuthClientId", "for the refresh")
+    refresh_token = flow.require("OAuthRefreshToken", "for GrantType=REFRESH")
+    body = flow.client("REFRESH").prepare_refresh_body(
+        refresh_token=refresh_token, scope=text_or_none(flow.get("Scope")), client_id=client_id,
+        **flow.body_auth(), **flow.extra_params(_TOKEN_RESERVED))
+    return flow.token_request(token_url, str(body), sent_refresh_token=refresh_token)
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+def _basic(client_id: str, client_secret: str) -> str:
+    """HTTP Basic client authentication, each part form-encoded first (RFC 6749 2.3.1)."""
+    pair = f"{quote(client_id, safe='')}:{quote(client_secret, safe='')}"
+    return "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")

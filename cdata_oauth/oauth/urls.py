@@ -1,0 +1,80 @@
+"""Provider and callback URLs as the user gives them: parsed strictly, with the plain-http
+rule, before any request is sent. Shared by the OAuth 2.0 and 1.0a flows and the listener.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import TYPE_CHECKING
+from urllib.parse import SplitResult, urlsplit
+
+from cdata_oauth.exceptions import ProgrammingError
+from cdata_oauth.redaction import scrub
+
+if TYPE_CHECKING:
+    from cdata_oauth.config.options import Options
+
+__all__ = ["check_callback_url", "check_url", "is_loopback_host", "parse_url"]
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """True for localhost and for literal loopback addresses (127.0.0.0/8, ::1)."""
+    if not host:
+        return False
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+def check_url(name: str, url: str, options: Options) -> None:
+    """https everywhere; plain http only to loopback hosts unless AllowInsecureHTTP."""
+    parts = parse_url(name, url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        raise ProgrammingError(
+            f"{name} {scrub(url, [])!r} is not an http(s) URL; give the provider's full URL, "
+            "e.g. https://provider.example/oauth/token.")
+    if scheme == "http" and not is_loopback_host(parts.hostname) and \
+            not options["AllowInsecureHTTP"]:
+        raise ProgrammingError(
+            f"{name} uses plain http to {parts.hostname}, which would send secrets "
+            "unencrypted; use https, or set OtherOptions='AllowInsecureHTTP=TRUE' for a "
+            "test server you trust.")
+
+
+def parse_url(name: str, url: str) -> SplitResult:
+    """The parts of a URL a user gave, or a ProgrammingError saying what is malformed.
+
+    urlsplit silently drops tabs and line breaks and lets a backslash hide the real
+    host, so such characters are refused rather than sent somewhere unexpected."""
+    from cdata_oauth.transport.httplog import mask_url
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises for a port that is not 0..65535)
+    except ValueError as exc:
+        raise ProgrammingError(f"{name} {mask_url(url)!r} is malformed ({exc}); give a full "
+                               "URL such as https://provider.example/oauth/token.") from None
+    bad = next((c for c in url if c.isspace() or ord(c) < 32 or ord(c) == 127 or c == "\\"),
+               None)
+    if bad is not None and parts.scheme:  # without a scheme the caller says "not a URL"
+        raise ProgrammingError(
+            f"{name} {mask_url(url)!r} contains {bad!r}, which a URL may not hold; "
+            "percent-encode it (a space is %20) or remove it.")
+    return parts
+
+
+def check_callback_url(url: str, oob: bool = False) -> None:
+    """CallbackURL is sent to the provider: any well-formed absolute URL (a web or custom
+    scheme, e.g. com.example.app:/cb), or ``oob`` for OAuth 1.0a."""
+    if oob and url == "oob":
+        return
+    parts = parse_url("CallbackURL", url)
+    if not parts.scheme or (parts.scheme.lower() in ("http", "https") and not parts.hostname):
+        raise ProgrammingError(
+            f"CallbackURL {scrub(url, [])!r} is not an absolute URL; give the redirect URL "
+            "registered with the provider, e.g. https://app.example/callback or "
+            "http://127.0.0.1:33333/callback.")

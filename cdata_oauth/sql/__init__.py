@@ -1,0 +1,1 @@
+"""SQL text -> statement templates (sqlglot, T-SQL), the shape cache, SELECT runs."""

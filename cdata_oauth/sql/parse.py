@@ -1,0 +1,484 @@
+"""SQL text -> a statement template, parsed once by sqlglot (T-SQL) and cached.
+
+A template keeps placeholders as slots; ``bind_call`` fills them from the caller's
+parameters, so values never pass through SQL text and cannot change the statement.
+This module knows nothing of OAuth or procedures.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING, Any, cast
+
+from cdata_oauth.exceptions import NotSupportedError, ProgrammingError
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+
+__all__ = ["Call", "CallTemplate", "SelectTemplate", "bind_call", "bind_select", "parse"]
+
+PARSE_CACHE_SIZE = 512
+
+QMARK = "qmark"
+NAMED = "named"
+LITERAL = "literal"
+
+
+@dataclass(frozen=True)
+class Slot:
+    """Where an argument's value comes from: a literal, the n-th ``?``, or ``@name``."""
+
+    kind: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class CallTemplate:
+    """``EXEC procedure [name =] value, ...`` with its values still as slots."""
+
+    procedure: str
+    args: tuple[tuple[str | None, Slot], ...]
+    qmarks: int
+
+    @cached_property
+    def literal_call(self) -> Call | None:
+        """The bound call when every value is a literal: nothing to bind per execution."""
+        if any(slot.kind != LITERAL for _, slot in self.args):
+            return None
+        return Call(self.procedure, tuple((name, slot.value) for name, slot in self.args),
+                    reusable=True)
+
+
+@dataclass(frozen=True)
+class SelectTemplate:
+    """A ``SELECT`` (served from system tables); ``tables`` are the names it reads."""
+
+    ast: exp.Select
+    tables: tuple[str, ...]
+    qmarks: int
+
+
+@dataclass(frozen=True)
+class Call:
+    """A procedure call with every value bound: (input name or None if positional, value)."""
+
+    procedure: str
+    args: tuple[tuple[str | None, Any], ...]
+    reusable: bool = field(default=False, compare=False)
+    """True for a cached template's literal-only call: binding may remember its inputs."""
+
+
+def parse(text: str) -> CallTemplate | SelectTemplate:
+    """Parse one statement; repeated texts come from a bounded cache."""
+    if not isinstance(text, str):
+        raise ProgrammingError(
+            f"The statement must be a str, not {type(text).__name__}; pass the SQL text.")
+    return _parse_cached(text)
+
+
+_load_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _tsql() -> Any:
+    """sqlglot's T-SQL dialect, loaded once under a lock: sqlglot's first import and
+    dialect registration are not thread-safe (threads racing there were handed a dialect
+    that cannot parse EXEC)."""
+    with _load_lock:
+        import sqlglot.dialects.tsql  # noqa: F401
+        from sqlglot.dialects.dialect import Dialect
+
+        return Dialect.get_or_raise("tsql")
+
+
+@lru_cache(maxsize=PARSE_CACHE_SIZE)
+def _parse_cached(text: str) -> CallTemplate | SelectTemplate:
+    _tsql()  # before any other sqlglot import: its first load happens under a lock
+    from sqlglot import exp
+    from sqlglot.errors import ParseError, TokenError
+
+    try:
+        dialect = _tsql()
+        tokens = _normalise_tokens(dialect.tokenize(text))
+        shape = _shape(tokens)
+        shaped = _from_shape(tokens, shape)
+        if shaped is not None:
+            return shaped
+        statements = [s for s in dialect.parser().parse(tokens, text) if s is not None]
+    except ParseError as exc:
+        raise ProgrammingError(_describe_parse_error(exc, text)) from exc
+    except (TokenError, RecursionError, ValueError) as exc:
+        raise ProgrammingError(_describe_token_error(text)) from exc
+    if not statements:
+        raise ProgrammingError("The statement is empty; write EXEC <procedure> ...")
+    if len(statements) > 1:
+        raise ProgrammingError(
+            f"{len(statements)} statements were given; execute() runs one statement at a time: "
+            "run each with its own execute() call.")
+    tree = statements[0]
+    if isinstance(tree, exp.Execute):
+        template = _call_template(tree)
+        _remember_shape(tokens, shape, template)
+        return template
+    if isinstance(tree, exp.Select):
+        tables = tuple(t.name for t in tree.find_all(exp.Table))
+        qmarks = sum(1 for p in tree.find_all(exp.Parameter) if _qmark_index(p) is not None)
+        return SelectTemplate(tree, tables, qmarks)
+    kind = tree.key.upper() if not isinstance(tree, exp.Command) else str(tree.this).upper()
+    raise NotSupportedError(
+        f"{kind} statements are not supported. Run EXEC/EXECUTE <procedure> [Input = value, ...] "
+        "or SELECT from the system tables sys_procedures and sys_procedureparameters.")
+
+
+_QMARK = "?"  # a Var named "?<n>" cannot come from user text: "?" is its own token
+
+
+def _normalise_tokens(tokens: list[Any]) -> list[Any]:
+    """Rewrite sqlglot tokens before parsing, so that the tree keeps what the text said.
+
+    - each ``?`` becomes the parameter ``@?<n>``, numbered in text order (sqlglot's own
+      Placeholder nodes carry no position, and LIMIT comes before WHERE in its tree);
+    - ``OAuthParam:prompt`` written without brackets becomes one identifier, as
+      ``[OAuthParam:prompt]`` would be.
+    """
+    from sqlglot.tokenizer_core import Token, TokenType
+
+    if not any(t.token_type in (TokenType.PLACEHOLDER, TokenType.COLON) for t in tokens):
+        return tokens  # nothing to rewrite (the common case): skip the copy
+    out: list[Any] = []
+    count = 0
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token.token_type == TokenType.PLACEHOLDER and token.text == "?":
+            out.append(Token(TokenType.PARAMETER, "@", token.line, token.col, token.start,
+                             token.start, token.comments))
+            out.append(Token(TokenType.VAR, f"{_QMARK}{count}", token.line, token.col,
+                             token.start, token.end))
+            count += 1
+            i += 1
+            continue
+        if (token.token_type == TokenType.VAR and i + 2 < len(tokens)
+                and tokens[i + 1].token_type == TokenType.COLON
+                and tokens[i + 2].token_type == TokenType.VAR
+                and tokens[i + 1].start == token.end + 1
+                and tokens[i + 2].start == tokens[i + 1].end + 1):
+            last = tokens[i + 2]
+            out.append(Token(TokenType.IDENTIFIER, f"{token.text}:{last.text}", token.line,
+                             token.col, token.start, last.end, token.comments))
+            i += 3
+            continue
+        out.append(token)
+        i += 1
+    return out
+
+
+def _qmark_index(node: exp.Expression) -> int | None:
+    """n for the parameter that stands for the n-th ``?`` of the text, else None."""
+    name = node.name
+    if name.startswith(_QMARK) and name[1:].isdigit():
+        return int(name[1:])
+    return None
+
+
+_SHAPES = ("Write EXEC <procedure> [Input = value, ...] or SELECT ... FROM sys_procedures "
+           "(or sys_procedureparameters).")
+
+
+def _describe_parse_error(exc: Exception, text: str) -> str:
+    """sqlglot's line and column, and the token there unless it is a value (a secret?)."""
+    import re
+
+    errors = getattr(exc, "errors", None) or []
+    if not errors:
+        return f"Syntax error. {_SHAPES}"
+    first = errors[0]
+    line, col = first.get("line"), first.get("col")
+    near = (first.get("highlight") or "").strip()
+    if near and _is_string_token(text, line, col):
+        near = "a quoted value"
+    elif near:
+        near = repr(near)
+    description = re.sub(r" for <class '[^']*'>", "", str(first.get("description") or ""))
+    near_text = f" near {near}" if near else ""
+    return f"Syntax error at line {line}, column {col}{near_text}: {description}. {_SHAPES}"
+
+
+def _is_string_token(text: str, line: Any, col: Any) -> bool:
+    from sqlglot.dialects.tsql import TSQL
+    from sqlglot.tokenizer_core import TokenType
+
+    try:
+        tokens = TSQL().tokenize(text)
+    except Exception:  # the parse error is being reported already; stay cautious
+        return True
+    strings = (TokenType.STRING, TokenType.NATIONAL_STRING)
+    return any(t.token_type in strings for t in tokens if t.line == line and t.col == col)
+
+
+_CLOSERS = {"'": "'", '"': '"', "[": "]"}
+
+
+def _describe_token_error(text: str) -> str:
+    """Where a quote, bracket or comment opens and never closes (sqlglot cannot say)."""
+    i, n = 0, len(text)
+    while i < n:
+        char = text[i]
+        if text.startswith("--", i):
+            end = text.find("\n", i)
+            i = n if end < 0 else end + 1
+            continue
+        opener = "/*" if text.startswith("/*", i) else char if char in _CLOSERS else None
+        if opener is None:
+            i += 1
+            continue
+        closer = "*/" if opener == "/*" else _CLOSERS[opener]
+        j = i + len(opener)
+        while True:
+            j = text.find(closer, j)
+            if j >= 0 and closer != "*/" and text.startswith(closer * 2, j):
+                j += 2  # a doubled quote or bracket is a literal one
+                continue
+            break
+        if j < 0:
+            line = text.count("\n", 0, i) + 1
+            column = i - (text.rfind("\n", 0, i) + 1) + 1
+            what = "comment" if opener == "/*" else "quote" if opener != "[" else "bracket"
+            hint = " (a quote inside a value is written twice: 'it''s')" \
+                if opener in "'\"" else ""
+            return (f"Cannot read the statement: the {opener} {what} at line {line}, column "
+                    f"{column} is never closed; close it{hint}.")
+        i = j + len(closer)
+    return f"Cannot read the statement; check its quotes and brackets. {_SHAPES}"
+
+
+def _call_template(tree: exp.Execute) -> CallTemplate:
+    from sqlglot import exp
+
+    target = tree.this
+    if not isinstance(target, exp.Table) or not target.name:
+        raise ProgrammingError("EXEC must be followed by a procedure name.")
+    if target.args.get("db") or target.args.get("catalog"):
+        raise ProgrammingError(
+            f"Procedure names take no schema prefix: write EXEC {target.name} ...")
+    args: list[tuple[str | None, Slot]] = []
+    qmarks = 0
+    seen_named = False
+    for item in tree.expressions:
+        if isinstance(item, exp.Alias) or _adjacent_strings(item) or (
+                isinstance(item, exp.EQ) and _adjacent_strings(item.expression)):
+            raise ProgrammingError(
+                "Two values follow each other without a comma between them; separate inputs "
+                "with commas: EXEC <procedure> Input = value, Other = value.")
+        name: str | None = None
+        value_node = item
+        if isinstance(item, exp.EQ):
+            name = _argument_name(item.this)
+            value_node = item.expression
+            seen_named = True
+        elif seen_named:
+            raise ProgrammingError(
+                "A positional value follows a named input; put positional values first.")
+        slot = _slot(value_node, name, qmarks)
+        if slot.kind == QMARK:
+            qmarks += 1
+        args.append((name, slot))
+    return CallTemplate(target.name, tuple(args), qmarks)
+
+
+SHAPE_CACHE_SIZE = 256
+"""EXEC shapes kept: texts that differ only in literal values share one parse."""
+_shapes: dict[tuple[Any, ...], tuple[CallTemplate, tuple[tuple[int, int], ...]]] = {}
+_literal_types: frozenset[Any] = frozenset()
+_number_dash: tuple[Any, Any] = (None, None)  # TokenType.NUMBER, TokenType.DASH
+
+
+def _shape(tokens: list[Any]) -> tuple[Any, ...]:
+    """The tokens' types, and the text of each token but strings and numbers."""
+    global _literal_types, _number_dash
+    if not _literal_types:
+        from sqlglot.tokenizer_core import TokenType
+
+        _number_dash = (TokenType.NUMBER, TokenType.DASH)
+        _literal_types = frozenset(
+            (TokenType.STRING, TokenType.NATIONAL_STRING, TokenType.NUMBER))
+    literal = _literal_types
+    return (tuple(t.token_type for t in tokens),
+            tuple(t.text for t in tokens if t.token_type not in literal))
+
+
+def _token_value(tokens: list[Any], index: int) -> Any:
+    """The value of a literal token, as _slot reads it from the tree (-n after a DASH)."""
+    token = tokens[index]
+    if token.token_type is not _number_dash[0]:
+        return token.text
+    if index > 0 and tokens[index - 1].token_type is _number_dash[1]:
+        return -_number(token.text)
+    return _number(token.text)
+
+
+def _remember_shape(tokens: list[Any], shape: tuple[Any, ...], template: CallTemplate) -> None:
+    """Keep the template for its shape when each literal slot is one literal token, in
+    order (checked value by value); then a text of the same shape skips the parser."""
+    literal_tokens = [i for i, t in enumerate(tokens) if t.token_type in _literal_types]
+    literal_args = [i for i, (_, slot) in enumerate(template.args) if slot.kind == LITERAL
+                    and slot.value is not None and not isinstance(slot.value, bool)]
+    if len(literal_tokens) != len(literal_args):
+        return
+    for arg, index in zip(literal_args, literal_tokens, strict=True):
+        value, expected = _token_value(tokens, index), template.args[arg][1].value
+        if value != expected or type(value) is not type(expected):
+            return
+    if len(_shapes) >= SHAPE_CACHE_SIZE:
+        _shapes.clear()
+    _shapes[shape] = (template, tuple(zip(literal_args, literal_tokens, strict=True)))
+
+
+def _from_shape(tokens: list[Any], shape: tuple[Any, ...]) -> CallTemplate | None:
+    """The template of a known shape, with this text's literal values."""
+    known = _shapes.get(shape)
+    if known is None:
+        return None
+    template, mapping = known
+    args = list(template.args)
+    for arg, index in mapping:
+        args[arg] = (args[arg][0], Slot(LITERAL, _token_value(tokens, index)))
+    return CallTemplate(template.procedure, tuple(args), template.qmarks)
+
+
+def _adjacent_strings(node: exp.Expression) -> bool:
+    """``'a' 'b'``: T-SQL reads two literals in a row as one concatenation."""
+    from sqlglot import exp
+
+    return isinstance(node, exp.Concat) and not node.args.get("safe")
+
+
+def _argument_name(node: exp.Expression) -> str:
+    from sqlglot import exp
+
+    if isinstance(node, exp.Parameter):
+        return node.name
+    if isinstance(node, exp.Column) and not node.table:
+        return node.name
+    raise ProgrammingError(
+        f"{node.sql(dialect='tsql')!r} is not an input name; write InputName = value.")
+
+
+def _slot(node: exp.Expression, name: str | None, position: int) -> Slot:
+    from sqlglot import exp
+
+    label = name or f"value {position + 1}"
+    if isinstance(node, exp.Placeholder):
+        if node.name and node.name != "?":
+            return Slot(NAMED, node.name)
+        return Slot(QMARK, position)
+    if isinstance(node, exp.Parameter):
+        index = _qmark_index(node)
+        if index is not None:
+            return Slot(QMARK, index)
+        return Slot(NAMED, node.name)
+    if isinstance(node, exp.Null):
+        return Slot(LITERAL, None)
+    if isinstance(node, exp.Boolean):
+        return Slot(LITERAL, bool(node.this))
+    if isinstance(node, exp.Literal):
+        return Slot(LITERAL, node.this if node.is_string else _number(node.this))
+    if isinstance(node, exp.National):
+        return Slot(LITERAL, node.this)
+    if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal) \
+            and not node.this.is_string:
+        return Slot(LITERAL, -_number(node.this.this))
+    raise ProgrammingError(
+        f"The value of {label} must be a literal, ? or @name, not {_shown(node)}.")
+
+
+def _shown(node: exp.Expression) -> str:
+    """SQL of a node for an error message, its quoted values hidden (they may be secrets)."""
+    from sqlglot import exp
+
+    def hide(n: exp.Expression) -> exp.Expression:
+        if (isinstance(n, exp.Literal) and n.is_string) or isinstance(n, exp.National):
+            return exp.Literal.string("...")
+        return n
+
+    return repr(node.transform(hide).sql(dialect="tsql"))
+
+
+def _number(text: str) -> int | float:
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
+def _named_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    return {str(k).lstrip("@:").lower(): v for k, v in params.items()}
+
+
+def _check_params(params: Any, qmarks: int, named: list[str]) -> dict[str, Any] | Sequence[Any]:
+    if params is None:
+        params = ()
+    if isinstance(params, Mapping):
+        if qmarks:
+            raise ProgrammingError(
+                f"The statement has {qmarks} ? placeholder(s) but the parameters are a mapping; "
+                "pass a sequence, or use @name placeholders.")
+        values = _named_params(params)
+        missing = [n for n in named if n.lower() not in values]
+        if missing:
+            raise ProgrammingError(
+                "No parameter given for " + ", ".join("@" + n for n in missing)
+                + "; add it to the parameters mapping.")
+        return values
+    if isinstance(params, str | bytes) or not isinstance(params, Sequence):
+        raise ProgrammingError(
+            "Parameters must be a sequence (for ?) or a mapping (for @name), not "
+            f"{type(params).__name__}.")
+    if named:
+        raise ProgrammingError(
+            "No parameter given for " + ", ".join("@" + n for n in named)
+            + "; pass a mapping of names to values.")
+    if len(params) != qmarks:
+        raise ProgrammingError(
+            f"The statement has {qmarks} ? placeholder(s) but {len(params)} parameter(s) "
+            "were given; pass one value per ?.")
+    return params
+
+
+def bind_call(template: CallTemplate, params: Any = None) -> Call:
+    """Fill the template's slots from ``params`` (a sequence for ?, a mapping for @name)."""
+    if params is None or (type(params) is tuple and not params):
+        literal = template.literal_call
+        if literal is not None:
+            return literal
+    named = [slot.value for _, slot in template.args if slot.kind == NAMED]
+    values = _check_params(params, template.qmarks, named)
+    bound: list[tuple[str | None, Any]] = []
+    for name, slot in template.args:
+        if slot.kind == LITERAL:
+            value = slot.value
+        elif slot.kind == QMARK:
+            value = values[slot.value]
+        else:
+            value = values[slot.value.lower()]
+        bound.append((name, value))
+    return Call(template.procedure, tuple(bound))
+
+
+def bind_select(template: SelectTemplate, params: Any = None) -> exp.Select:
+    """A copy of the SELECT with its ``?`` placeholders replaced by literal values."""
+    from sqlglot import exp
+
+    values = _check_params(params, template.qmarks, [])
+    if not template.qmarks:
+        return template.ast
+    positional = cast(Sequence[Any], values)
+
+    def fill(node: Any) -> Any:
+        index = _qmark_index(node) if isinstance(node, exp.Parameter) else None
+        return node if index is None else exp.convert(positional[index])
+
+    return cast(exp.Select, template.ast.transform(fill))

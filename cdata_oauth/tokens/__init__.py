@@ -1,0 +1,1 @@
+"""The token lifecycle of a connection, the token stores and BearerAuth."""

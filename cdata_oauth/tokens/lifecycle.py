@@ -1,0 +1,279 @@
+"""The token lifecycle of a connection: InitiateOAuth, OAuthSettingsLocation, and renewal
+that is single flight across threads and processes.
+
+Every renewal runs the ordinary procedures (RefreshOAuthAccessToken, GetOAuthAccessToken)
+through ``Connection.run_procedure``, so transport, errors and masking are the same as for
+an EXEC. A procedure hook stores whatever token such a procedure returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from cdata_oauth.config.properties import REGISTRY
+from cdata_oauth.exceptions import InterfaceError, OAuthError, ProgrammingError
+from cdata_oauth.tokens.stores import (
+    LocalTokenStore,
+    Token,
+    TokenStore,
+    default_location,
+    now_ms,
+    open_store,
+)
+
+if TYPE_CHECKING:
+    from cdata_oauth.catalog.binding import Inputs
+    from cdata_oauth.catalog.model import Script
+    from cdata_oauth.dbapi.connection import Connection
+    from cdata_oauth.oauth.context import ConnectionContext
+
+__all__ = ["DEFAULT_LEEWAY", "TokenLifecycle", "connection_props"]
+
+DEFAULT_LEEWAY = 60.0
+"""Seconds before expiry at which a token counts as due (capped at half its lifetime)."""
+
+TOKEN_OPERATION = "oauthgetaccesstoken"
+_CONTEXT_KEY = "cdata_oauth.tokens.lifecycle"
+_NON_INTERACTIVE_GRANTS = ("CLIENT", "PASSWORD")
+
+
+class TokenLifecycle:
+    """The tokens of one connection, available as ``connection.tokens``.
+
+    ``current()`` gives a token that is valid now, renewing it when due; ``refresh()``
+    renews at once (after a 401); ``stored()`` reads without any network call. Renewals
+    hold the store's lock and re-read the store first, so when many threads or processes
+    find the token due together, one request reaches the provider and all share its answer.
+    """
+
+    def __init__(self, connection: Connection, store: TokenStore, mode: str,
+                 leeway: float = DEFAULT_LEEWAY) -> None:
+        self._connection = connection
+        self.store = store
+        self.mode = mode
+        self.leeway = leeway
+
+    @classmethod
+    def attach(cls, connection: Connection) -> TokenLifecycle:
+        """Install the storing hook; with GETANDREFRESH/REFRESH, make sure a token exists."""
+        properties = connection.properties
+        mode = str(properties.get("InitiateOAuth") or "OFF")
+        location = properties.get("OAuthSettingsLocation")
+        try:
+            store: TokenStore
+            if location:
+                store = open_store(str(location))
+            elif mode != "OFF":
+                store = open_store(default_location(properties.get("OAuthClientId"),
+                                                    properties.get("OAuthAccessTokenURL")))
+            else:
+                store = LocalTokenStore()
+            lifecycle = cls(connection, store, mode)
+            connection.hooks.append(lifecycle._store_hook)
+            connection.context.remember(_CONTEXT_KEY, lifecycle)
+            if mode != "OFF":
+                lifecycle.current()
+        except BaseException:
+            connection.close()
+            raise
+        return lifecycle
+
+    @property
+    def location(self) -> str | None:
+        """The file path or ``memory://<id>`` where tokens are kept; None when they live
+        only as long as this connection."""
+        return self.store.location or None
+
+    # reading
+
+    def stored(self) -> Token | None:
+        """The stored token, else the one the connection properties give; no network."""
+        return self.store.load() or self._given()
+
+    def current(self) -> Token:
+        """A token valid now: the stored one, or a renewed one when it is due."""
+        self._check_open()
+        token = self.stored()
+        if token is not None and not self._due(token):
+            return token
+        return self._renew(seen=token, rejected=None)
+
+    def access_token(self) -> str:
+        """The access token of ``current()``."""
+        token = self.current()
+        assert token.access_token is not None
+        return token.access_token
+
+    def refresh(self, rejected: str | None = None) -> Token:
+        """Renew now, unless another caller already replaced the ``rejected`` token (by
+        default the current one): then that newer token is returned."""
+        self._check_open()
+        seen = self.stored()
+        if rejected is None and seen is not None:
+            rejected = seen.access_token
+        return self._renew(seen=seen, rejected=rejected or "")
+
+    # renewing
+
+    def _check_open(self) -> None:
+        if self._connection.closed:
+            raise InterfaceError("The connection is closed; open a new one to get tokens.")
+
+    def _renew(self, seen: Token | None, rejected: str | None) -> Token:
+        with self.store.lock():
+            latest = self.stored()  # re-read: another thread or process may have renewed
+            if latest is not None and latest.access_token:
+                if rejected is not None:
+                    if latest.access_token != rejected and not _expired(latest):
+                        return latest
+                elif not self._due(latest):
+                    return latest
+                elif (seen is None or seen.access_token != latest.access_token) \
+                        and not _expired(latest):
+                    return latest  # renewed while we waited, though its lifetime is short
+            return self._obtain(latest)
+
+    def _obtain(self, latest: Token | None) -> Token:
+        """One request to the provider: refresh, else exchange a verifier, else get."""
+        properties = self._connection.properties
+        refresh_token = (latest.refresh_token if latest else None) \
+            or properties.get("OAuthRefreshToken")
+        if refresh_token:
+            try:
+                return self._run("RefreshOAuthAccessToken",
+                                 [("OAuthRefreshToken", refresh_token)])
+            except OAuthError as error:
+                if self.mode != "GETANDREFRESH" or error.error != "invalid_grant":
+                    raise
+                # the refresh token is dead: GETANDREFRESH signs in again below
+        verifier = properties.get("OAuthVerifier")
+        if verifier and self.mode != "OFF" and self.store.load() is None:
+            return self._run("GetOAuthAccessToken", [
+                ("AuthMode", "WEB"), ("GrantType", "CODE"), ("Verifier", verifier)])
+        grant = str(properties.get("GrantType") or "CODE")
+        if (self.mode == "GETANDREFRESH" and grant != "REFRESH") \
+                or grant in _NON_INTERACTIVE_GRANTS:
+            return self._run("GetOAuthAccessToken", [])
+        if latest is not None and latest.access_token and not _expired(latest):
+            return latest  # due, but nothing can renew it: use it while it works
+        raise ProgrammingError(self._cannot_renew(latest))
+
+    def _run(self, procedure: str, args: Sequence[tuple[str | None, Any]]) -> Token:
+        self._connection.run_procedure(procedure, args)  # the hook stores the answer
+        token = self.store.load()
+        if token is None or not token.access_token:
+            raise ProgrammingError(
+                f"{procedure} returned no access token to store in {self._describe()}; "
+                "check the OAuth settings.")
+        return token
+
+    def _cannot_renew(self, latest: Token | None) -> str:
+        where = self._describe()
+        if latest is None or not latest.access_token:
+            start = f"InitiateOAuth={self.mode} found no token in {where}"
+        else:
+            start = (f"The access token in {where} has expired and there is no refresh "
+                     "token to renew it")
+        if self.mode == "REFRESH":
+            return (f"{start}. REFRESH never signs in interactively: give OAuthRefreshToken, "
+                    "or OAuthVerifier (a code from GetOAuthAuthorizationURL's URL), or connect "
+                    "once with InitiateOAuth=GETANDREFRESH and the same OAuthSettingsLocation.")
+        return (f"{start}. Get a token with EXEC GetOAuthAccessToken, or connect with "
+                "InitiateOAuth=GETANDREFRESH.")
+
+    def _describe(self) -> str:
+        return self.store.location or "this connection"
+
+    def _due(self, token: Token) -> bool:
+        if self.mode == "REFRESH" and token.expires_at is None and token is self._given_token:
+            return True  # the product's rule: a given token without timing is refreshed
+        return token.is_due(self.leeway)
+
+    # the token the connection properties give
+
+    _given_token: Token | None = None
+
+    def _given(self) -> Token | None:
+        properties = self._connection.properties
+        access = properties.get("OAuthAccessToken")
+        refresh = properties.get("OAuthRefreshToken")
+        if not access and not refresh:
+            return None
+        if self._given_token is None:
+            self._given_token = Token(
+                access or None, refresh or None, properties.get("OAuthAccessTokenSecret"),
+                properties.get("OAuthExpiresIn"), properties.get("OAuthTokenTimestamp"))
+        return self._given_token
+
+    # storing
+
+    def _store_hook(self, connection: Connection, script: Script, inputs: Inputs,
+                    outputs: Mapping[str, Any]) -> Mapping[str, Any]:
+        """After a token procedure succeeded: store its answer, keeping the old refresh
+        token when the server sent none. The outputs pass unchanged."""
+        if script.operation.lower() != TOKEN_OPERATION:
+            return outputs
+        by_key = {k.lower(): k for k in outputs}
+        access = outputs.get(by_key.get("oauthaccesstoken", ""))
+        if not access:
+            return outputs
+        with self.store.lock():
+            previous = self.store.load()
+            refresh_key = by_key.get("oauthrefreshtoken", "OAuthRefreshToken")
+            sent = inputs.get("OAuthRefreshToken") \
+                if str(inputs.get("GrantType") or "").upper() == "REFRESH" else None
+            refresh = outputs.get(refresh_key) or sent \
+                or (previous.refresh_token if previous else None)
+            token = Token(str(access), str(refresh) if refresh else None,
+                          _text(outputs.get(by_key.get("oauthtokensecret", ""))),
+                          _whole(outputs.get(by_key.get("expiresin", ""))), now_ms())
+            self.store.save(token)
+        return outputs
+
+    def __repr__(self) -> str:
+        return f"<TokenLifecycle {self.mode} {self._describe()}>"
+
+
+def _expired(token: Token) -> bool:
+    remaining = token.remaining()
+    return remaining is not None and remaining <= 0
+
+
+def _text(value: Any) -> str | None:
+    return None if value in (None, "") else str(value)
+
+
+def _whole(value: Any) -> int | None:
+    try:
+        return None if value in (None, "") else int(float(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def connection_props(context: ConnectionContext) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+    """``sys_connection_props``: every property with its value, the token ones as stored.
+
+    Secrets are shown in clear here and only here: reading them is the point.
+    """
+    properties = context.properties
+    values: dict[str, Any] = {spec.name: properties.get(spec.name) for spec in REGISTRY.values()}
+    values.update({name: properties[name] for name in properties})
+    lifecycle = context.recall(_CONTEXT_KEY)
+    if isinstance(lifecycle, TokenLifecycle):
+        token = lifecycle.stored()
+        if token is not None:
+            values.update({"OAuthAccessToken": token.access_token,
+                           "OAuthRefreshToken": token.refresh_token,
+                           "OAuthAccessTokenSecret": token.token_secret,
+                           "OAuthExpiresIn": token.expires_in,
+                           "OAuthTokenTimestamp": token.timestamp})
+        values["OAuthSettingsLocation"] = lifecycle.location
+    rows = [(name, None if value is None else _shown(value)) for name, value in values.items()]
+    return ("Name", "Value"), rows
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    return str(value)

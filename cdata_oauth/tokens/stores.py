@@ -1,0 +1,385 @@
+"""Where tokens live between statements, connections and runs: a JSON file written
+atomically with owner-only permissions, or ``memory://<id>`` shared inside one process.
+
+Each store also hands out its lock: a thread lock for memory stores, a thread lock plus a
+cross-process file lock (``filelock``) for files, so that refreshes are single flight.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from cdata_oauth.exceptions import OperationalError, ProgrammingError
+from cdata_oauth.redaction import mask
+
+__all__ = [
+    "MEMORY_PREFIX",
+    "FileTokenStore",
+    "LocalTokenStore",
+    "MemoryTokenStore",
+    "Token",
+    "TokenStore",
+    "default_location",
+    "open_store",
+]
+
+MEMORY_PREFIX = "memory://"
+FORMAT = "cdata_oauth.tokens/1"
+LOCK_TIMEOUT = 600.0
+"""Seconds to wait for another thread or process that is refreshing the same store."""
+
+# Test hook: called with "partial" after half of the file is written and with "synced"
+# just before the rename. Crash tests set it in a child process they then kill.
+_crash_hook: Callable[[str], None] | None = None
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass(frozen=True)
+class Token:
+    """An access token and what is known about it. ``timestamp`` is Unix ms of issue."""
+
+    access_token: str | None
+    refresh_token: str | None = None
+    token_secret: str | None = None
+    expires_in: int | None = None
+    timestamp: int | None = None
+
+    @property
+    def expires_at(self) -> float | None:
+        """Unix seconds when the token stops working; None when nobody said."""
+        if self.expires_in is None or self.timestamp is None:
+            return None
+        return self.timestamp / 1000 + self.expires_in
+
+    def remaining(self, now: float | None = None) -> float | None:
+        """Seconds left (negative once expired); None when the lifetime is unknown."""
+        expires_at = self.expires_at
+        if expires_at is None:
+            return None
+        return expires_at - (time.time() if now is None else now)
+
+    def is_due(self, leeway: float, now: float | None = None) -> bool:
+        """True when there is no access token or it expires within ``leeway`` seconds.
+
+        The leeway is capped at half the lifetime, so that a provider issuing tokens
+        shorter than the leeway does not make every call refresh.
+        """
+        if not self.access_token:
+            return True
+        remaining = self.remaining(now)
+        if remaining is None:
+            return False
+        assert self.expires_in is not None
+        return remaining <= min(leeway, self.expires_in / 2)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"format": FORMAT, "OAuthAccessToken": self.access_token,
+                "OAuthRefreshToken": self.refresh_token, "OAuthTokenSecret": self.token_secret,
+                "OAuthExpiresIn": self.expires_in, "OAuthTokenTimestamp": self.timestamp}
+
+    @classmethod
+    def from_json(cls, data: Any) -> Token:
+        """Raises ValueError with the reason when ``data`` is not a token record."""
+        if not isinstance(data, dict):
+            raise ValueError("the top level is not a JSON object")
+        if data.get("format") != FORMAT:
+            raise ValueError(f"its format is {data.get('format')!r}, not {FORMAT!r}")
+        texts = {}
+        for key in ("OAuthAccessToken", "OAuthRefreshToken", "OAuthTokenSecret"):
+            value = data.get(key)
+            if value is not None and not isinstance(value, str):
+                raise ValueError(f"{key} is not a string")
+            texts[key] = value or None
+        numbers = {}
+        for key in ("OAuthExpiresIn", "OAuthTokenTimestamp"):
+            value = data.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ValueError(f"{key} is not a whole number")
+            numbers[key] = value
+        return cls(texts["OAuthAccessToken"], texts["OAuthRefreshToken"],
+                   texts["OAuthTokenSecret"], numbers["OAuthExpiresIn"],
+                   numbers["OAuthTokenTimestamp"])
+
+    def with_refresh_token(self, refresh_token: str | None) -> Token:
+        return replace(self, refresh_token=refresh_token)
+
+    def __repr__(self) -> str:
+        return (f"Token(access_token={mask(self.access_token)!r}, "
+                f"refresh_token={mask(self.refresh_token)!r}, expires_in={self.expires_in!r}, "
+                f"timestamp={self.timestamp!r})")
+
+
+class TokenStore(Protocol):
+    """What the lifecycle needs of a store."""
+
+    @property
+    def location(self) -> str: ...
+
+    def load(self) -> Token | None: ...
+
+    def save(self, token: Token) -> None: ...
+
+    def lock(self) -> Any: ...  # a context manager; re-entrant within one thread
+
+
+class _StoreLock:
+    """Re-entrant per thread: a thread lock, plus a file lock taken at the outermost level.
+
+    One instance per location and process, so every connection shares it.
+    """
+
+    def __init__(self, describe: str, lock_file: Path | None) -> None:
+        self._describe = describe
+        self._lock_file = lock_file
+        self._thread_lock = threading.RLock()
+        self._depth = 0
+        self._file_lock: Any = None
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        if not self._thread_lock.acquire(timeout=LOCK_TIMEOUT):
+            raise OperationalError(
+                f"Timed out after {LOCK_TIMEOUT:g} seconds waiting for another thread that "
+                f"holds the token store {self._describe}.")
+        try:
+            if self._depth == 0 and self._lock_file is not None:
+                self._acquire_file()
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                if self._depth == 0 and self._file_lock is not None:
+                    lock, self._file_lock = self._file_lock, None
+                    lock.release()
+        finally:
+            self._thread_lock.release()
+
+    def _acquire_file(self) -> None:
+        import filelock
+
+        assert self._lock_file is not None
+        lock = filelock.FileLock(str(self._lock_file), timeout=LOCK_TIMEOUT, mode=0o600)
+        try:
+            lock.acquire()
+        except filelock.Timeout as exc:
+            raise OperationalError(
+                f"Timed out after {LOCK_TIMEOUT:g} seconds waiting for the lock file "
+                f"{self._lock_file}: another process is refreshing the token. If none is "
+                "running, delete the lock file.") from exc
+        except OSError as exc:
+            raise OperationalError(
+                f"Cannot lock {self._lock_file} ({exc.strerror or type(exc).__name__}); "
+                "check that its folder is writable.") from exc
+        self._file_lock = lock
+
+
+_locks: dict[str, _StoreLock] = {}
+_locks_guard = threading.Lock()
+
+
+def _shared_lock(key: str, describe: str, lock_file: Path | None) -> _StoreLock:
+    with _locks_guard:
+        found = _locks.get(key)
+        if found is None:
+            found = _locks[key] = _StoreLock(describe, lock_file)
+        return found
+
+
+class MemoryTokenStore:
+    """``memory://<id>``: shared by every connection of this process using the same id."""
+
+    _tokens: dict[str, Token] = {}
+    _guard = threading.Lock()
+
+    def __init__(self, identifier: str) -> None:
+        self.identifier = identifier
+        self._lock = _shared_lock(MEMORY_PREFIX + identifier, MEMORY_PREFIX + identifier, None)
+
+    @property
+    def location(self) -> str:
+        return MEMORY_PREFIX + self.identifier
+
+    def load(self) -> Token | None:
+        with self._guard:
+            return self._tokens.get(self.identifier)
+
+    def save(self, token: Token) -> None:
+        with self._guard:
+            self._tokens[self.identifier] = token
+
+    def lock(self) -> Any:
+        return self._lock.hold()
+
+    def __repr__(self) -> str:
+        return f"MemoryTokenStore({self.location!r})"
+
+
+class LocalTokenStore:
+    """Tokens of one connection only, kept while it lives (InitiateOAuth=OFF, no location)."""
+
+    def __init__(self) -> None:
+        self._token: Token | None = None
+        self._lock = _StoreLock("of this connection", None)
+
+    @property
+    def location(self) -> str:
+        return ""
+
+    def load(self) -> Token | None:
+        return self._token
+
+    def save(self, token: Token) -> None:
+        self._token = token
+
+    def lock(self) -> Any:
+        return self._lock.hold()
+
+    def __repr__(self) -> str:
+        return "LocalTokenStore()"
+
+
+class FileTokenStore:
+    """A JSON file; replaced atomically (temp file, fsync, rename) with mode 0600."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(os.path.abspath(Path(path).expanduser()))
+        self._lock = _shared_lock(str(self.path), str(self.path),
+                                  self.path.with_name(self.path.name + ".lock"))
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
+    def load(self) -> Token | None:
+        """The stored token; None when the file does not exist yet."""
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise OperationalError(
+                f"Cannot read the token file {self.path} ({exc.strerror or type(exc).__name__}); "
+                "check its permissions or set OAuthSettingsLocation to another file.") from exc
+        if not raw:
+            return None  # an empty file (e.g. made with touch) holds nothing to lose
+        try:
+            return Token.from_json(json.loads(raw.decode("utf-8")))
+        except (UnicodeDecodeError, ValueError) as exc:
+            not_json = isinstance(exc, json.JSONDecodeError | UnicodeDecodeError)
+            reason = "it is not JSON" if not_json else str(exc)
+            raise OperationalError(
+                f"The token file {self.path} cannot be parsed ({reason}); it was left "
+                "untouched. Delete it to sign in again, or set OAuthSettingsLocation to "
+                "another file.") from None
+
+    def save(self, token: Token) -> None:
+        """Write the whole file or nothing: a crash leaves the previous file intact."""
+        folder = self.path.parent
+        data = (json.dumps(token.to_json(), indent=2) + "\n").encode("utf-8")
+        try:
+            if not folder.is_dir():
+                folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            _atomic_write(self.path, data)
+        except OSError as exc:
+            raise OperationalError(
+                f"Cannot write the token file {self.path} "
+                f"({exc.strerror or type(exc).__name__}); check that its folder is "
+                "writable or set OAuthSettingsLocation to another file.") from exc
+
+    def lock(self) -> Any:
+        return self._lock.hold()
+
+    def __repr__(self) -> str:
+        return f"FileTokenStore({self.location!r})"
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    import tempfile
+
+    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            os.chmod(temp_name, 0o600)  # mkstemp already does; be explicit for other umasks
+            half = len(data) // 2
+            handle.write(data[:half])
+            if _crash_hook is not None:
+                handle.flush()
+                _crash_hook("partial")
+            handle.write(data[half:])
+            handle.flush()
+            os.fsync(handle.fileno())
+        if _crash_hook is not None:
+            _crash_hook("synced")
+        os.replace(temp_name, path)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(temp_name)
+        raise
+    _fsync_folder(path.parent)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename itself durable (POSIX); Windows has no directory handles."""
+    if os.name != "posix":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def config_folder() -> Path:
+    """The user's configuration folder, as the commercial product's %APPDATA% table says."""
+    if sys.platform == "win32":
+        base = os.environ.get("APPDATA")
+        return Path(base) if base else Path.home() / "AppData" / "Roaming"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support"
+    xdg = os.environ.get("XDG_CONFIG_HOME")
+    return Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".config"
+
+
+def default_location(client_id: str | None, token_url: str | None) -> str:
+    """One file per app and provider, so two apps never overwrite each other's tokens."""
+    key = hashlib.sha256(f"{client_id or ''}\n{token_url or ''}".encode()).hexdigest()[:16]
+    return str(config_folder() / "cdata_oauth" / f"tokens-{key}.json")
+
+
+def open_store(location: str) -> TokenStore:
+    """The store a location names: ``memory://<id>`` or a file path."""
+    if location.lower().startswith(MEMORY_PREFIX):
+        identifier = location[len(MEMORY_PREFIX):]
+        if not identifier:
+            raise ProgrammingError(
+                "OAuthSettingsLocation 'memory://' needs an id, e.g. memory://myjob; "
+                "connections using the same id share their tokens.")
+        return MemoryTokenStore(identifier)
+    if not location.strip():
+        raise ProgrammingError("OAuthSettingsLocation is empty; give a file path or "
+                               "memory://<id>.")
+    path = Path(location).expanduser()
+    if path.is_dir():
+        raise ProgrammingError(
+            f"OAuthSettingsLocation {location!r} is a folder; name a file inside it, "
+            f"e.g. {path / 'tokens.json'}.")
+    return FileTokenStore(path)
