@@ -4,16 +4,15 @@
     >>> conn = cdata_oauth.connect("OAuthVersion=2.0;OAuthClientId=...;...")
     >>> conn.execute("EXEC GetOAuthAccessToken GrantType='CLIENT'").fetchone()
 
-Importing the package loads only the standard library; sqlglot, requests and oauthlib
-load at first use.
+Importing the package loads the exceptions and type objects only; the connection and
+everything behind it (sqlglot, requests, oauthlib) load at first use, through the lazy
+seam (``cdata_oauth.lazy``).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from cdata_oauth.config.properties import ConnectionProperties
-from cdata_oauth.dbapi.connection import Connection, Cursor
 from cdata_oauth.dbapi.types import (
     BINARY,
     DATETIME,
@@ -41,6 +40,7 @@ from cdata_oauth.exceptions import (
     ProgrammingError,
     Warning,
 )
+from cdata_oauth.lazy import resolve
 
 __version__ = "0.1.0"
 
@@ -60,20 +60,31 @@ def connect(connection_string: str | None = None, **properties: Any) -> Connecti
 
     Bad properties raise ``ProgrammingError`` here, naming the property and why.
     """
-    return Connection(ConnectionProperties.from_sources(connection_string, **properties))
+    connection: type[Connection] = resolve(_LAZY["Connection"])
+    settings: type[ConnectionProperties] = resolve(_LAZY["ConnectionProperties"])
+    return connection(settings.from_sources(connection_string, **properties))
 
 
 if TYPE_CHECKING:
+    from cdata_oauth.config.properties import ConnectionProperties
+    from cdata_oauth.dbapi.connection import Connection, Cursor
     from cdata_oauth.tokens.bearer import BearerAuth
+
+_LAZY = {
+    "BearerAuth": "cdata_oauth.tokens.bearer:BearerAuth",
+    "Connection": "cdata_oauth.dbapi.connection:Connection",
+    "ConnectionProperties": "cdata_oauth.config.properties:ConnectionProperties",
+    "Cursor": "cdata_oauth.dbapi.connection:Cursor",
+}
+"""The package face's names that load at first use (with what they pull in)."""
 
 
 def __getattr__(name: str) -> Any:
-    """``BearerAuth`` loads on first use, so that importing the package skips requests."""
-    if name == "BearerAuth":
-        from cdata_oauth.tokens.bearer import BearerAuth
-
-        return BearerAuth
-    raise AttributeError(f"module 'cdata_oauth' has no attribute {name!r}")
+    """Names of ``_LAZY`` load on first use, so that importing the package stays light."""
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'cdata_oauth' has no attribute {name!r}")
+    return resolve(target)
 
 
 __all__ = [

@@ -146,12 +146,12 @@ def test_a_shared_connection_keeps_the_last_token_of_some_thread(
 FIRST_PARSE = """
 import sys, threading
 sys.setswitchinterval(1e-6)
-import cdata_oauth
+from cdata_oauth.sql import parse as sql
 barrier, errors = threading.Barrier(16), []
 def work():
     barrier.wait()
     try:
-        cdata_oauth.sql.parse.parse("EXEC GetOAuthAccessToken GrantType='CLIENT', Scope=?")
+        sql.parse("EXEC GetOAuthAccessToken GrantType='CLIENT', Scope=?")
     except Exception as exc:
         errors.append(exc)
 threads = [threading.Thread(target=work) for _ in range(16)]

@@ -65,14 +65,17 @@ class Watch:
         props.setdefault("Timeout", 20)
         self.secret(*(v for k, v in props.items() if _secret_property(k)))
         conn = cdata_oauth.connect(**props)
-        conn.hooks.append(self._hook)
+        bind = conn.binder.bind
+
+        def bind_and_watch(script: Any, args: Any, reusable: bool = False) -> Any:
+            inputs = bind(script, args, reusable)
+            self.secret(*inputs.secrets())
+            self.text("repr(Inputs)", repr(inputs))
+            return inputs
+
+        conn.binder.bind = bind_and_watch  # type: ignore[method-assign]
         self.connections.append(conn)
         return conn
-
-    def _hook(self, conn: Any, script: Any, inputs: Any, outputs: Any) -> Any:
-        self.secret(*inputs.secrets())
-        self.text("repr(Inputs)", repr(inputs))
-        return outputs
 
     def row(self, conn: cdata_oauth.Connection, statement: str,
             params: Any = None) -> dict[str, Any]:

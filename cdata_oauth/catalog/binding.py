@@ -11,87 +11,65 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cdata_oauth.catalog.model import Script, ScriptInput
-from cdata_oauth.config.properties import REGISTRY, ConnectionProperties, DefaultingMapping
+from cdata_oauth.config.inputs import Inputs
+from cdata_oauth.config.properties import REGISTRY, ConnectionProperties
 from cdata_oauth.exceptions import DataError, ProgrammingError
 from cdata_oauth.redaction import is_secret_name, mask
-from cdata_oauth.sql.parse import Call
 
-__all__ = ["Inputs", "bind", "text_or_none"]
-
-
-def text_or_none(value: Any) -> str | None:
-    """An input's text without surrounding blanks, or None when it is missing or blank."""
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
+__all__ = ["Args", "Binder"]
 
 
-class Inputs(DefaultingMapping):
-    """Everything an operation may read, by case-insensitive name.
+Args = tuple[tuple[str | None, Any], ...]
+"""A call's values: (input name or None for positional, value), in the order given."""
 
-    Names nobody set fall back to the property registry's default, so an operation can
-    ask for ``Timeout`` and get 60 without each caller repeating it.
+
+class Binder:
+    """Binds calls against one connection's properties.
+
+    What a script and the properties contribute is merged and converted once per script
+    (see ``_merge``) and kept here, bounded; a call then only adds its EXEC values.
     """
 
-    __slots__ = ("_defaulted", "_secret_names", "_secret_values")
+    def __init__(self, properties: ConnectionProperties) -> None:
+        self.properties = properties
+        self._bases: dict[str, tuple[Script, _Base]] = {}
+        self._lock = threading.Lock()
 
-    def __init__(self, values: Mapping[str, Any], secret_names: frozenset[str] = frozenset(),
-                 defaulted: frozenset[str] = frozenset()):
-        self._values: dict[str, tuple[str, Any]] = {k.lower(): (k, v) for k, v in values.items()}
-        self._secret_names = secret_names
-        self._defaulted = defaulted  # lower-case names holding only a declared default
+    def bind(self, script: Script, args: Args, reusable: bool = False) -> Inputs:
+        """The inputs of one call, merged by precedence, validated and converted.
 
-    def family(self, prefix: str) -> dict[str, Any]:
-        """The ``prefix:<field>`` values as {field: value}, e.g. family('OAuthParam:')."""
-        folded = prefix.lower()
-        return {canonical[len(prefix):]: value
-                for key, (canonical, value) in self._values.items()
-                if key.startswith(folded) and value is not None}
+        ``reusable`` calls (literal-only statements, parsed once) keep their bound inputs,
+        so the same statement again costs one lookup."""
+        base = self._base(script)
+        key = tuple((name, type(value), value) for name, value in args) if reusable else None
+        if key is not None:
+            known = base.calls.get(key)
+            if known is not None:
+                return known
+        inputs = _bind(script, args, base, self.properties)
+        if key is not None:
+            with self._lock:
+                if len(base.calls) >= CALLS_PER_BASE:
+                    base.calls.clear()
+                base.calls[key] = inputs
+        return inputs
 
-    def given(self, name: str) -> bool:
-        """True when the EXEC, a connection property or an ``api:set`` gave ``name``; False
-        when it holds only a declared or registry default (e.g. SignMethod's HMAC-SHA1)."""
-        key = name.lower()
-        return key in self._values and key not in self._defaulted
-
-    def is_secret(self, name: str) -> bool:
-        return name.lower() in self._secret_names or is_secret_name(name)
-
-    def secrets(self) -> list[Any]:
-        """Every secret value held: what error messages and logs must mask."""
-        found: list[Any] | None = getattr(self, "_secret_values", None)
-        if found is None:  # computed once: an Inputs never changes
-            found = self._secret_values = [
-                value for canonical, value in self._values.values()
-                if value not in (None, "") and self.is_secret(canonical)]
-        return list(found)
-
-    def with_values(self, **changes: Any) -> Inputs:
-        values = {canonical: value for canonical, value in self._values.values()}
-        for name, value in changes.items():
-            values = {k: v for k, v in values.items() if k.lower() != name.lower()}
-            values[name] = value
-        return Inputs(values, self._secret_names,
-                      self._defaulted - {name.lower() for name in changes})
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{c}={mask(v) if self.is_secret(c) else repr(v)}"
-                          for c, v in self._values.values())
-        return f"Inputs({shown})"
+    def _base(self, script: Script) -> _Base:
+        key = script.name.lower()
+        hit = self._bases.get(key)
+        if hit is not None and hit[0] is script:
+            return hit[1]
+        base = _merge(script, self.properties)
+        with self._lock:
+            while len(self._bases) >= BASE_CACHE_SIZE:
+                del self._bases[next(iter(self._bases))]
+            self._bases[key] = (script, base)
+        return base
 
 
-def bind(script: Script, call: Call, properties: ConnectionProperties) -> Inputs:
-    """The inputs of one call, merged by precedence, validated and converted.
-
-    What the script and the connection contribute is merged and converted once per
-    (script, properties) pair (see ``_base``); a call then only adds its EXEC values.
-    """
-    base = _base(script, properties)
-    known = base.calls.get(id(call))
-    if known is not None and known[0] is call:
-        return known[1]  # the same literal-only statement again: same inputs
-    given = _given_arguments(script, call)
+def _bind(script: Script, args: Args, base: _Base, properties: ConnectionProperties
+          ) -> Inputs:
+    given = _given_arguments(script, args)
     values = dict(base.values)
     folded_given = set()
     for name, value in given.items():  # same order and spelling as put() in _base gives
@@ -112,24 +90,14 @@ def bind(script: Script, call: Call, properties: ConnectionProperties) -> Inputs
     for name in given:
         key = name.lower()
         values[key] = (name, _convert(script, name, values[key][1], base.secret_names))
-    inputs = Inputs.__new__(Inputs)
-    inputs._values = values
-    inputs._secret_names = base.secret_names
-    inputs._defaulted = base.defaulted - folded_given if given else base.defaulted
-    if call.reusable:
-        with _base_lock:
-            if len(base.calls) >= CALLS_PER_BASE:
-                base.calls.clear()
-            base.calls[id(call)] = (call, inputs)
-    return inputs
+    return Inputs.from_folded(values, base.secret_names,
+                              base.defaulted - folded_given if given else base.defaulted)
 
 
 BASE_CACHE_SIZE = 64
-"""(script, properties) pairs whose merged inputs are kept; a connection uses a few."""
+"""Scripts whose merged inputs a connection keeps; a connection uses a few."""
 CALLS_PER_BASE = 32
 """Literal-only calls (cached statement texts) whose bound inputs each pair keeps."""
-_base_cache: dict[tuple[int, int], tuple[Script, ConnectionProperties, _Base]] = {}
-_base_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -143,15 +111,11 @@ class _Base:
     secret_names: frozenset[str]
     required: frozenset[str]  # folded names of required inputs
     missing: tuple[str, ...]  # required inputs the base leaves empty
-    calls: dict[int, tuple[Call, Inputs]] = field(default_factory=dict)  # by id(call)
+    calls: dict[tuple[Any, ...], Inputs] = field(default_factory=dict)  # by typed args
 
 
-def _base(script: Script, properties: ConnectionProperties) -> _Base:
-    """The cached merge for this script and property set (both immutable, keyed by id)."""
-    key = (id(script), id(properties))
-    hit = _base_cache.get(key)
-    if hit is not None and hit[0] is script and hit[1] is properties:
-        return hit[2]
+def _merge(script: Script, properties: ConnectionProperties) -> _Base:
+    """Declared defaults, then script sets, then properties; converted where they can be."""
     values: dict[str, Any] = {}
 
     def put(name: str, value: Any) -> None:
@@ -186,27 +150,22 @@ def _base(script: Script, properties: ConnectionProperties) -> _Base:
     required = frozenset(i.name.lower() for i in script.inputs
                          if i.required and not i.prefix)
     present = {k.lower() for k, v in values.items() if v not in (None, "")}
-    base = _Base(converted, tuple(values.items()), tuple(unconverted), frozenset(defaulted),
+    return _Base(converted, tuple(values.items()), tuple(unconverted), frozenset(defaulted),
                  secret_names, required, tuple(sorted(required - present)))
-    with _base_lock:
-        while len(_base_cache) >= BASE_CACHE_SIZE:
-            del _base_cache[next(iter(_base_cache))]
-        _base_cache[key] = (script, properties, base)
-    return base
 
 
-def _given_arguments(script: Script, call: Call) -> dict[str, Any]:
+def _given_arguments(script: Script, args: Args) -> dict[str, Any]:
     """The EXEC values by declared name; positional values take declared order."""
     positional_inputs = [i for i in script.inputs if not i.prefix] \
-        if any(name is None for name, _ in call.args) else []
+        if any(name is None for name, _ in args) else []
     given: dict[str, Any] = {}
     canonical_seen: dict[str, str] = {}
-    for position, (name, value) in enumerate(call.args):
+    for position, (name, value) in enumerate(args):
         if name is None:
             if position >= len(positional_inputs):
                 raise ProgrammingError(
                     f"{script.name} takes at most {len(positional_inputs)} positional values; "
-                    f"{sum(1 for n, _ in call.args if n is None)} were given; name the others "
+                    f"{sum(1 for n, _ in args if n is None)} were given; name the others "
                     "(Input = value).")
             declared_name = positional_inputs[position].name
         else:

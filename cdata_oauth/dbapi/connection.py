@@ -10,12 +10,12 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 
 from cdata_oauth import exceptions as exc
-from cdata_oauth.catalog.binding import Inputs, bind
+from cdata_oauth.catalog.binding import Binder
 from cdata_oauth.catalog.lookup import Catalog
-from cdata_oauth.catalog.model import Script
+from cdata_oauth.config.inputs import Inputs
 from cdata_oauth.config.properties import ConnectionProperties
 from cdata_oauth.dbapi.results import ResultSet, project
-from cdata_oauth.dbapi.systables import run_select
+from cdata_oauth.dbapi.systables import select
 from cdata_oauth.exceptions import (
     InterfaceError,
     InternalError,
@@ -26,15 +26,11 @@ from cdata_oauth.oauth.context import ConnectionContext
 from cdata_oauth.oauth.operations import Invocation, get_operation
 from cdata_oauth.redaction import scrub
 from cdata_oauth.sql import parse as sql
-from cdata_oauth.sql.parse import Call
+from cdata_oauth.tokens.lifecycle import TokenLifecycle
 
 __all__ = ["Connection", "Cursor"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-# A hook run after every procedure: (connection, script, inputs, outputs) -> outputs.
-ProcedureHook = Callable[["Connection", Script, Inputs, Mapping[str, Any]], Mapping[str, Any]]
-
 
 def check_closed(method: F) -> F:
     """Refuse to use a closed connection or cursor, naming which one."""
@@ -65,21 +61,21 @@ class Connection:
     ProgrammingError = exc.ProgrammingError
     NotSupportedError = exc.NotSupportedError
 
-    hooks: list[ProcedureHook] = []
-    """Run after each procedure, in order; used by the token lifecycle to store tokens."""
-
     def __init__(self, properties: ConnectionProperties) -> None:
         self.properties = properties
         self.catalog = Catalog(properties.get("Location"))
+        self.binder = Binder(properties)
         self.context = ConnectionContext(properties)
         self.closed = False
         self._close_lock = threading.Lock()
-        self.hooks = list(type(self).hooks)
-        from cdata_oauth.tokens.lifecycle import TokenLifecycle
-
-        self.tokens = TokenLifecycle.attach(self)
+        self.tokens: TokenLifecycle = TokenLifecycle(self)
         """The connection's OAuth tokens: ``tokens.current()`` (renewed when due),
         ``tokens.refresh()``, ``tokens.stored()``; see the README's token lifecycle."""
+        try:
+            self.tokens.start()
+        except BaseException:
+            self.close()
+            raise
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
@@ -119,17 +115,17 @@ class Connection:
         self.close()
 
     def run_procedure(self, procedure: str, args: Sequence[tuple[str | None, Any]],
-                      call: Call | None = None) -> ResultSet:
+                      reusable: bool = False) -> ResultSet:
         """Look up, bind and run one procedure; every failure is a PEP 249 exception.
 
-        ``call``, when given, is the parsed statement's own Call (its args are ``args``)."""
+        ``reusable``: the args are a cached literal-only statement's, so binding may keep
+        the inputs it bound for them."""
         script = self.catalog.lookup(procedure)
-        inputs = bind(script, call or Call(procedure, tuple(args)), self.properties)
+        inputs = self.binder.bind(script, tuple(args), reusable)
         try:
             operation = get_operation(script.operation)
             outputs = operation(Invocation(script, inputs, self.context))
-            for hook in self.hooks:
-                outputs = hook(self, script, inputs, outputs)
+            self.tokens.keep(script.operation, inputs, outputs)
         except exc.Error as error:
             error.args = tuple(scrub(str(a), self._secrets(inputs)) for a in error.args)
             raise
@@ -180,11 +176,10 @@ class Cursor:
         template = sql.parse(operation)
         if isinstance(template, sql.SelectTemplate):
             ast = sql.bind_select(template, parameters)
-            result = run_select(ast, template.tables, self.connection.catalog,
-                                self.connection.context)
+            result = select(ast, template.tables, self.connection)
         else:
             call = sql.bind_call(template, parameters)
-            result = self.connection.run_procedure(call.procedure, call.args, call)
+            result = self.connection.run_procedure(call.procedure, call.args, call.reusable)
         self._set_result(result)
         return self
 

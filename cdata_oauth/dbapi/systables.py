@@ -1,7 +1,7 @@
-"""Read-only system tables, queried with ordinary SELECT through sqlglot's executor.
+"""Read-only system tables: what a connection can call and how it is set up.
 
-``sys_procedures`` and ``sys_procedureparameters`` describe what can be called; more
-tables register themselves in ``SYSTEM_TABLES``.
+Each table is one entry of ``SYSTEM_TABLES`` (name -> function of the connection giving
+columns and rows); a new table is a new entry. ``sql.select`` runs the SELECT over them.
 """
 
 from __future__ import annotations
@@ -9,29 +9,31 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from sqlglot import exp
+
+from cdata_oauth.config.properties import REGISTRY
 from cdata_oauth.dbapi.results import ResultSet, table
-from cdata_oauth.exceptions import NotSupportedError, ProgrammingError
+from cdata_oauth.exceptions import NotSupportedError
+from cdata_oauth.sql.select import Table, run_select
 
 if TYPE_CHECKING:
-    from sqlglot import exp
+    from cdata_oauth.dbapi.connection import Connection
 
-    from cdata_oauth.catalog.lookup import Catalog
-    from cdata_oauth.oauth.context import ConnectionContext
+__all__ = ["SYSTEM_TABLES", "TableProvider", "select"]
 
-Rows = tuple[tuple[str, ...], list[tuple[Any, ...]]]
-TableProvider = Callable[["Catalog", "ConnectionContext"], Rows]
+TableProvider = Callable[["Connection"], Table]
 
 
-def _procedures(catalog: Catalog, context: ConnectionContext) -> Rows:
+def _procedures(connection: Connection) -> Table:
     return (("ProcedureName", "Description"),
-            [(s.name, s.description) for s in catalog])
+            [(s.name, s.description) for s in connection.catalog])
 
 
-def _parameters(catalog: Catalog, context: ConnectionContext) -> Rows:
+def _parameters(connection: Connection) -> Table:
     columns = ("ProcedureName", "ColumnName", "Direction", "DataType", "IsRequired",
                "DefaultValue", "AllowedValues", "Description")
     rows: list[tuple[Any, ...]] = []
-    for script in catalog:
+    for script in connection.catalog:
         for given in script.inputs:
             rows.append((script.name, given.name, "input", given.xs_type, given.required,
                          given.default, ",".join(given.values) or None, given.description))
@@ -41,10 +43,30 @@ def _parameters(catalog: Catalog, context: ConnectionContext) -> Rows:
     return columns, rows
 
 
-def _connection_props(catalog: Catalog, context: ConnectionContext) -> Rows:
-    from cdata_oauth.tokens.lifecycle import connection_props
+def _connection_props(connection: Connection) -> Table:
+    """Every property with its value, the token ones as stored.
 
-    return connection_props(context)
+    Secrets are shown in clear here and only here: reading them is the point.
+    """
+    properties = connection.properties
+    values: dict[str, Any] = {spec.name: properties.get(spec.name) for spec in REGISTRY.values()}
+    values.update({name: properties[name] for name in properties})
+    token = connection.tokens.stored()
+    if token is not None:
+        values.update({"OAuthAccessToken": token.access_token,
+                       "OAuthRefreshToken": token.refresh_token,
+                       "OAuthAccessTokenSecret": token.token_secret,
+                       "OAuthExpiresIn": token.expires_in,
+                       "OAuthTokenTimestamp": token.timestamp})
+    values["OAuthSettingsLocation"] = connection.tokens.location
+    rows = [(name, None if value is None else _shown(value)) for name, value in values.items()]
+    return ("Name", "Value"), rows
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    return str(value)
 
 
 SYSTEM_TABLES: dict[str, TableProvider] = {
@@ -54,15 +76,8 @@ SYSTEM_TABLES: dict[str, TableProvider] = {
 }
 
 
-_CHECK_COLUMNS = "check the column names (SELECT * shows them) and the expressions."
-
-
-def run_select(ast: exp.Select, tables: tuple[str, ...], catalog: Catalog,
-               context: ConnectionContext) -> ResultSet:
+def select(ast: exp.Select, tables: tuple[str, ...], connection: Connection) -> ResultSet:
     """Run a SELECT over the system tables it names."""
-    from sqlglot.errors import SqlglotError
-    from sqlglot.executor import execute
-
     known = ", ".join(sorted(SYSTEM_TABLES))
     if not tables:
         raise NotSupportedError(
@@ -72,19 +87,6 @@ def run_select(ast: exp.Select, tables: tuple[str, ...], catalog: Catalog,
         raise NotSupportedError(
             f"SELECT reads only the system tables ({known}); "
             f"{', '.join(unknown)} is not one. Call procedures with EXEC.")
-    data: dict[str, list[dict[str, Any]]] = {}
-    canonical: dict[str, str] = {}
-    for name in {t.lower() for t in tables}:
-        columns, rows = SYSTEM_TABLES[name](catalog, context)
-        canonical.update({c.lower(): c for c in columns})
-        data[name] = [dict(zip(columns, row, strict=True)) for row in rows]
-    try:
-        result = execute(ast, tables=data, dialect="tsql")
-    except SqlglotError as exc:
-        raise ProgrammingError(f"Cannot run the SELECT: {exc}".split("\n")[0]
-                               + f"; {_CHECK_COLUMNS}") from exc
-    except (TypeError, ValueError, KeyError, ZeroDivisionError) as exc:
-        raise ProgrammingError(f"Cannot run the SELECT: {type(exc).__name__}: {exc}; "
-                               f"{_CHECK_COLUMNS}") from exc
-    columns = tuple(canonical.get(c.lower(), c) for c in result.columns)
-    return table(columns, [tuple(r) for r in result.rows])
+    data = {name: SYSTEM_TABLES[name](connection) for name in {t.lower() for t in tables}}
+    columns, rows = run_select(ast, data)
+    return table(columns, rows)

@@ -255,7 +255,7 @@ class CDataOAuthDialect(default.DefaultDialect):
         if key is None:
             raise NoSuchTableError(table_name)
         raw: DBAPIConnection = connection.connection.dbapi_connection
-        columns, rows = SYSTEM_TABLES[key](raw.catalog, raw.context)
+        columns, rows = SYSTEM_TABLES[key](raw)
         return [{"name": name, "type": _column_type(row[i] for row in rows)(),
                  "nullable": True, "default": None}
                 for i, name in enumerate(columns)]

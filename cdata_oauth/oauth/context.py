@@ -9,7 +9,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
-from cdata_oauth.catalog.binding import Inputs
+from cdata_oauth.config.inputs import Inputs
 from cdata_oauth.config.properties import ConnectionProperties
 from cdata_oauth.transport.session import Transport, TransportSettings
 

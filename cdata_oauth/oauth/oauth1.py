@@ -18,8 +18,8 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from cdata_oauth.catalog.binding import text_or_none
 from cdata_oauth.config.options import Options, parse_other_options
+from cdata_oauth.conversions import text_or_none
 from cdata_oauth.exceptions import NotSupportedError, OAuthError, OperationalError, ProgrammingError
 from cdata_oauth.oauth.urls import check_callback_url, check_url
 from cdata_oauth.redaction import MASK, is_secret_name, scrub

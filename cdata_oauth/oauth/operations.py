@@ -1,43 +1,54 @@
-"""The operations an ``api:call op="..."`` can name, looked up by name.
+"""The operations an ``api:call op="..."`` can name: one registry, looked up by name.
 
-Built-in operations are imported at first use, so ``import cdata_oauth`` stays cheap.
+A built-in operation is an entry of ``BUILTIN_OPERATIONS`` (name -> its target), loaded at
+first use through the lazy seam; a new capability adds an entry there. Users and tests
+add their own with ``register_operation``.
 """
 
 from __future__ import annotations
 
-import importlib
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from dataclasses import dataclass
+from typing import Any, Protocol, cast
 
+from cdata_oauth.config.inputs import Inputs
 from cdata_oauth.exceptions import ProgrammingError
+from cdata_oauth.lazy import resolve
+from cdata_oauth.oauth.context import ConnectionContext
 
-if TYPE_CHECKING:
-    from cdata_oauth.catalog.binding import Inputs
-    from cdata_oauth.catalog.model import Script
-    from cdata_oauth.oauth.context import ConnectionContext
-
-__all__ = ["Invocation", "Operation", "get_operation", "register_operation",
-           "unregister_operation"]
+__all__ = ["BUILTIN_OPERATIONS", "Invocation", "Operation", "Procedure", "get_operation",
+           "register_operation", "unregister_operation"]
 
 
-@dataclass
+class Procedure(Protocol):
+    """What an operation may know of the procedure it runs (``catalog.Script`` is one)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def source(self) -> str: ...
+
+
+@dataclass(frozen=True)
 class Invocation:
     """One run of an operation: the procedure, its bound inputs, and the connection."""
 
-    script: Script
+    script: Procedure
     inputs: Inputs
     context: ConnectionContext
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 Operation = Callable[[Invocation], Mapping[str, Any]]
 
-_BUILTIN: dict[str, str] = {
-    "oauthgetaccesstoken": "cdata_oauth.oauth.get_access_token:run",
-    "oauthgetuserauthorizationurl": "cdata_oauth.oauth.authorization_url:run",
+BUILTIN_OPERATIONS: dict[str, dict[str, str]] = {
+    "oauthgetaccesstoken": {"1.0": "cdata_oauth.oauth.oauth1:get_access_token",
+                            "2.0": "cdata_oauth.oauth.oauth2:get_access_token"},
+    "oauthgetuserauthorizationurl": {"1.0": "cdata_oauth.oauth.oauth1:authorization_url",
+                                     "2.0": "cdata_oauth.oauth.oauth2:authorization_url"},
 }
+"""Operation name -> OAuthVersion -> the flow function that runs it (loaded at first use)."""
 _registry: dict[str, Operation] = {}
 _lock = threading.Lock()
 
@@ -58,12 +69,24 @@ def get_operation(name: str) -> Operation:
     operation = _registry.get(key)
     if operation is not None:
         return operation
-    target = _BUILTIN.get(key)
-    if target is None:
-        known = sorted(set(_registry) | set(_BUILTIN))
+    targets = BUILTIN_OPERATIONS.get(key)
+    if targets is None:
+        known = sorted(set(_registry) | set(BUILTIN_OPERATIONS))
         raise ProgrammingError(
             f"Operation {name!r} is not known; scripts may call: {', '.join(known)}.")
-    module_name, _, attr = target.partition(":")
-    operation = cast(Operation, getattr(importlib.import_module(module_name), attr))
-    register_operation(name, operation)
-    return operation
+    return _by_version(name, targets)
+
+
+def _by_version(name: str, targets: Mapping[str, str]) -> Operation:
+    """The operation that runs the flow of the invocation's OAuthVersion."""
+
+    def run(invocation: Invocation) -> Mapping[str, Any]:
+        version = str(invocation.inputs.get("OAuthVersion") or "")
+        target = targets.get(version) or targets.get("2.0")
+        if target is None:
+            raise ProgrammingError(
+                f"{invocation.script.name} runs {name}, which needs OAuthVersion="
+                f"{' or '.join(sorted(targets))}; set OAuthVersion.")
+        return cast(Operation, resolve(target))(invocation)
+
+    return run

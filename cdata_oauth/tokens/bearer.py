@@ -10,16 +10,22 @@ once more when the API answers 401 (the request is then sent again, once).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import requests
 from requests.auth import AuthBase
 from requests.cookies import extract_cookies_to_jar
 
-if TYPE_CHECKING:
-    from cdata_oauth.dbapi.connection import Connection
+from cdata_oauth.tokens.lifecycle import TokenLifecycle
 
-__all__ = ["BearerAuth"]
+__all__ = ["BearerAuth", "HasTokens"]
+
+
+class HasTokens(Protocol):
+    """Anything with a token lifecycle: a ``cdata_oauth.Connection``."""
+
+    @property
+    def tokens(self) -> TokenLifecycle: ...
 
 _RETRIED = "_cdata_oauth_retried"
 
@@ -27,7 +33,7 @@ _RETRIED = "_cdata_oauth_retried"
 class BearerAuth(AuthBase):
     """Sends ``Authorization: Bearer <access token>`` from ``connection.tokens``."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: HasTokens) -> None:
         self.connection = connection
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:

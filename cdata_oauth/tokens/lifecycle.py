@@ -2,16 +2,17 @@
 that is single flight across threads and processes.
 
 Every renewal runs the ordinary procedures (RefreshOAuthAccessToken, GetOAuthAccessToken)
-through ``Connection.run_procedure``, so transport, errors and masking are the same as for
-an EXEC. A procedure hook stores whatever token such a procedure returns.
+through the connection's ``run_procedure``, so transport, errors and masking are the same
+as for an EXEC; the connection hands each procedure's outputs to ``keep``, which stores
+whatever token a token procedure returned.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from cdata_oauth.config.properties import REGISTRY
+from cdata_oauth.config.properties import ConnectionProperties
 from cdata_oauth.exceptions import InterfaceError, OAuthError, ProgrammingError
 from cdata_oauth.tokens.stores import (
     LocalTokenStore,
@@ -22,13 +23,7 @@ from cdata_oauth.tokens.stores import (
     open_store,
 )
 
-if TYPE_CHECKING:
-    from cdata_oauth.catalog.binding import Inputs
-    from cdata_oauth.catalog.model import Script
-    from cdata_oauth.dbapi.connection import Connection
-    from cdata_oauth.oauth.context import ConnectionContext
-
-__all__ = ["DEFAULT_LEEWAY", "TokenLifecycle", "connection_props"]
+__all__ = ["DEFAULT_LEEWAY", "ProcedureRunner", "TokenLifecycle"]
 
 DEFAULT_LEEWAY = 60.0
 """Seconds before expiry at which a token counts as due (capped at half its lifetime)."""
@@ -36,6 +31,18 @@ DEFAULT_LEEWAY = 60.0
 TOKEN_OPERATION = "oauthgetaccesstoken"
 _CONTEXT_KEY = "cdata_oauth.tokens.lifecycle"
 _NON_INTERACTIVE_GRANTS = ("CLIENT", "PASSWORD")
+
+
+class ProcedureRunner(Protocol):
+    """What the lifecycle needs of its connection (``dbapi.Connection`` is one)."""
+
+    properties: ConnectionProperties
+
+    @property
+    def closed(self) -> bool: ...
+
+    def run_procedure(self, procedure: str, args: Sequence[tuple[str | None, Any]],
+                      reusable: bool = False) -> Any: ...
 
 
 class TokenLifecycle:
@@ -47,37 +54,25 @@ class TokenLifecycle:
     find the token due together, one request reaches the provider and all share its answer.
     """
 
-    def __init__(self, connection: Connection, store: TokenStore, mode: str,
-                 leeway: float = DEFAULT_LEEWAY) -> None:
+    def __init__(self, connection: ProcedureRunner, leeway: float = DEFAULT_LEEWAY) -> None:
         self._connection = connection
-        self.store = store
-        self.mode = mode
-        self.leeway = leeway
-
-    @classmethod
-    def attach(cls, connection: Connection) -> TokenLifecycle:
-        """Install the storing hook; with GETANDREFRESH/REFRESH, make sure a token exists."""
         properties = connection.properties
-        mode = str(properties.get("InitiateOAuth") or "OFF")
+        self.mode = str(properties.get("InitiateOAuth") or "OFF")
+        self.leeway = leeway
         location = properties.get("OAuthSettingsLocation")
-        try:
-            store: TokenStore
-            if location:
-                store = open_store(str(location))
-            elif mode != "OFF":
-                store = open_store(default_location(properties.get("OAuthClientId"),
-                                                    properties.get("OAuthAccessTokenURL")))
-            else:
-                store = LocalTokenStore()
-            lifecycle = cls(connection, store, mode)
-            connection.hooks.append(lifecycle._store_hook)
-            connection.context.remember(_CONTEXT_KEY, lifecycle)
-            if mode != "OFF":
-                lifecycle.current()
-        except BaseException:
-            connection.close()
-            raise
-        return lifecycle
+        self.store: TokenStore
+        if location:
+            self.store = open_store(str(location))
+        elif self.mode != "OFF":
+            self.store = open_store(default_location(properties.get("OAuthClientId"),
+                                                     properties.get("OAuthAccessTokenURL")))
+        else:
+            self.store = LocalTokenStore()
+
+    def start(self) -> None:
+        """With GETANDREFRESH or REFRESH, make sure a token exists (at connect time)."""
+        if self.mode != "OFF":
+            self.current()
 
     @property
     def location(self) -> str | None:
@@ -208,16 +203,16 @@ class TokenLifecycle:
 
     # storing
 
-    def _store_hook(self, connection: Connection, script: Script, inputs: Inputs,
-                    outputs: Mapping[str, Any]) -> Mapping[str, Any]:
-        """After a token procedure succeeded: store its answer, keeping the old refresh
-        token when the server sent none. The outputs pass unchanged."""
-        if script.operation.lower() != TOKEN_OPERATION:
-            return outputs
+    def keep(self, operation: str, inputs: Mapping[str, Any],
+             outputs: Mapping[str, Any]) -> None:
+        """After a procedure succeeded: when it was a token operation, store its answer,
+        keeping the old refresh token when the server sent none."""
+        if operation.lower() != TOKEN_OPERATION:
+            return
         by_key = {k.lower(): k for k in outputs}
         access = outputs.get(by_key.get("oauthaccesstoken", ""))
         if not access:
-            return outputs
+            return
         with self.store.lock():
             previous = self.store.load()
             refresh_key = by_key.get("oauthrefreshtoken", "OAuthRefreshToken")
@@ -229,7 +224,6 @@ class TokenLifecycle:
                           _text(outputs.get(by_key.get("oauthtokensecret", ""))),
                           _whole(outputs.get(by_key.get("expiresin", ""))), now_ms())
             self.store.save(token)
-        return outputs
 
     def __repr__(self) -> str:
         return f"<TokenLifecycle {self.mode} {self._describe()}>"
@@ -249,31 +243,3 @@ def _whole(value: Any) -> int | None:
         return None if value in (None, "") else int(float(value))
     except (TypeError, ValueError):
         return None
-
-
-def connection_props(context: ConnectionContext) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
-    """``sys_connection_props``: every property with its value, the token ones as stored.
-
-    Secrets are shown in clear here and only here: reading them is the point.
-    """
-    properties = context.properties
-    values: dict[str, Any] = {spec.name: properties.get(spec.name) for spec in REGISTRY.values()}
-    values.update({name: properties[name] for name in properties})
-    lifecycle = context.recall(_CONTEXT_KEY)
-    if isinstance(lifecycle, TokenLifecycle):
-        token = lifecycle.stored()
-        if token is not None:
-            values.update({"OAuthAccessToken": token.access_token,
-                           "OAuthRefreshToken": token.refresh_token,
-                           "OAuthAccessTokenSecret": token.token_secret,
-                           "OAuthExpiresIn": token.expires_in,
-                           "OAuthTokenTimestamp": token.timestamp})
-        values["OAuthSettingsLocation"] = lifecycle.location
-    rows = [(name, None if value is None else _shown(value)) for name, value in values.items()]
-    return ("Name", "Value"), rows
-
-
-def _shown(value: Any) -> str:
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    return str(value)
