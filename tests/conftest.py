@@ -1,5 +1,8 @@
 """Shared test set-up: the server fixtures live in tests/servers/, one module per server,
-and the core tests share an echo operation and a connection whose Location holds it."""
+and the core tests share an echo operation and a connection whose Location holds it.
+
+Each test gets the marker of its folder (unit, integration, system), so ``-m unit``
+selects as well as ``tests/unit`` does."""
 
 from __future__ import annotations
 
@@ -22,6 +25,16 @@ pytest_plugins = [
     "tests.servers.tls",
     "tests.servers.hostile",
 ]
+
+
+LAYERS = ("unit", "integration", "system")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        layer = next((p for p in Path(str(item.fspath)).parts if p in LAYERS), None)
+        if layer is not None:
+            item.add_marker(getattr(pytest.mark, layer))
 
 
 @pytest.fixture

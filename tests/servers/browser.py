@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from .missing import missing
+
 CHROMIUM_FLAGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -29,8 +31,7 @@ def find_chromium() -> str:
         found = shutil.which(name)
         if found:
             return found
-    raise RuntimeError("chromium is not installed: the APP mode tests need it "
-                       "(apt-get install chromium).")
+    missing("chromium", "the APP mode tests need it (apt-get install chromium)")
 
 
 @dataclass

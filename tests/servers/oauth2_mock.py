@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 import requests
 
+from .missing import missing
+
 NODE_DIR = Path(__file__).resolve().parent.parent / "node"
 SCRIPT = NODE_DIR / "mock_server.js"
 START_SECONDS = 30
@@ -26,10 +28,9 @@ class OAuth2MockServer:
     def __init__(self) -> None:
         node = shutil.which("node") or shutil.which("nodejs")
         if node is None:
-            raise RuntimeError("node is not installed: the oauth2-mock-server tests need "
-                               "Node.js 20 (apt-get install nodejs).")
+            missing("node", "the oauth2-mock-server tests need Node.js 20 (apt-get install nodejs)")
         if not (NODE_DIR / "node_modules" / "oauth2-mock-server").is_dir():
-            raise RuntimeError(f"oauth2-mock-server is not installed: run `npm ci` in {NODE_DIR}.")
+            missing("oauth2-mock-server", f"run `npm ci` in {NODE_DIR}")
         self.process = subprocess.Popen(
             [node, str(SCRIPT)], cwd=NODE_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True)

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from .missing import missing
+
 HELPERS = ("/usr/lib/squid", "/usr/lib64/squid", "/usr/libexec/squid")
 
 
@@ -65,7 +67,7 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 def need_binary(name: str, package: str) -> str:
     found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin:/usr/bin")
     if not found:
-        raise RuntimeError(f"{name} is not installed; install the Debian package {package}.")
+        missing(name, f"install the Debian package {package}")
     return found
 
 
@@ -184,8 +186,8 @@ def squid() -> Iterator[Squid]:
     htpasswd = need_binary("htpasswd", "apache2-utils")
     helpers = next((h for h in HELPERS if Path(h, "basic_ncsa_auth").exists()), None)
     if helpers is None:
-        raise RuntimeError("squid's auth helpers (basic_ncsa_auth, digest_file_auth) are "
-                           "missing; install the Debian package squid.")
+        missing("squid's auth helpers (basic_ncsa_auth, digest_file_auth)",
+                "install the Debian package squid")
     folder = Path(tempfile.mkdtemp(prefix="cdata-squid-"))
     ports = {"open": free_port(), "basic": free_port(), "digest": free_port(),
              "ntlm": free_port()}

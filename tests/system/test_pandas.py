@@ -1,4 +1,4 @@
-"""pandas.read_sql over the connector (issue 7): through a SQLAlchemy engine, through a
+"""pandas.read_sql over the connector: through a SQLAlchemy engine, through a
 raw PEP 249 connection, with params=, and what a failing statement raises.
 
 What pandas does with a failure (pandas 2/3): through an engine it raises
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy import text
 
 import cdata_oauth
-from tests.test_sqlalchemy import (
+from tests.system.test_sqlalchemy import (
     OUTPUTS,
     PROCEDURE,
     Minter,

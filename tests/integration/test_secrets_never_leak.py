@@ -25,12 +25,12 @@ import requests
 import cdata_oauth
 from cdata_oauth.exceptions import Error, OAuthError, OperationalError, ProgrammingError
 from cdata_oauth.provider import EmbeddedProvider
+from tests.integration.test_loopback_listener import with_query
 from tests.servers.badserver import BadServer
 from tests.servers.dante import Dante
 from tests.servers.hostile import ScriptedBrowser, refused_port
 from tests.servers.oauth1_provider import OAuth1Provider, SigningKeyFiles
 from tests.servers.squid import Squid
-from tests.test_hardening_loopback import with_query
 
 SECRET_FIELDS = ("code", "code_verifier", "refresh_token", "password", "client_secret",
                  "access_token", "oauth_verifier", "oauth_token", "oauth_token_secret")

@@ -20,7 +20,7 @@ import cdata_oauth
 from cdata_oauth.provider import EmbeddedProvider
 from cdata_oauth.tokens.stores import Token, now_ms, open_store
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 THREADS = 32
 
 

@@ -17,7 +17,7 @@ from cdata_oauth.exceptions import OAuthError, OperationalError
 from tests.servers.hostile import HostileServer, refused_port
 from tests.servers.tls import TokenServer
 
-SECRET = "hardening-client-secret-7Qx"
+SECRET = "misbehaving-client-secret-7Qx"
 STORED = {"format": "cdata_oauth.tokens/1", "OAuthAccessToken": "stored-access-before",
           "OAuthRefreshToken": "stored-refresh-before", "OAuthTokenSecret": None,
           "OAuthExpiresIn": 3600, "OAuthTokenTimestamp": 1_700_000_000_000}

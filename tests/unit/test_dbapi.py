@@ -1,4 +1,4 @@
-"""PEP 249 conformance of the module, Connection and Cursor (issue 2).
+"""PEP 249 conformance of the module, Connection and Cursor.
 
 Procedures run a test operation that echoes its inputs (tests/core_support.py), so
 nothing here depends on the OAuth flows.

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from benchmarks.harness import interleave, stats
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
-# One label per benchmark of issue 8, as the table prints it.
+# One label per benchmark, as the table prints it.
 BENCHMARKS = ("1 statement overhead", "2 end to end", "3 import cost",
               "4 cold first statement", "5 memory", "6 sqlglotc")
 

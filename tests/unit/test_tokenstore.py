@@ -24,7 +24,7 @@ from cdata_oauth.tokens.stores import (
     open_store,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _token(access: str = "at_one", refresh: str | None = "rt_one", expires_in: int = 3600,

@@ -1,4 +1,4 @@
-"""The SQLAlchemy dialect ``cdata_oauth`` (issue 7): URLs, statements, pooling, inspection.
+"""The SQLAlchemy dialect ``cdata_oauth``: URLs, statements, pooling, inspection.
 
 The first tests run a procedure of our own (a script in a tmp Location calling a test
 operation that records what it was given), so they check exactly what reached the

@@ -1,0 +1,1 @@
+"""Unit tests: no servers, no subprocesses of other programs; each runs in milliseconds."""
