@@ -1,1 +1,5 @@
-"""Procedures: lookup by name, the API Script reader and model, the built-in scripts, and the binding of a call's values to a script's inputs."""
+"""Procedures: lookup by name (``Location`` first, then the built-ins in ``builtin/``), the
+API Script reader and model, and the binding of a call's values to a script's inputs.
+
+May import: config and the base modules.
+"""

@@ -1,1 +1,4 @@
-"""The cdata-oauth command, the demo and table rendering."""
+"""The ``cdata-oauth`` command, the demo and the rendering of rows as text.
+
+May import: everything below it (dbapi, provider and down).
+"""

@@ -1,1 +1,5 @@
-"""Connection properties: the registry, the connection-string reader, OtherOptions and bound inputs."""
+"""Connection properties: the registry, the connection-string reader, ``OtherOptions`` and
+a statement's bound ``Inputs``: the settings every step below dbapi reads.
+
+May import: the base modules only.
+"""

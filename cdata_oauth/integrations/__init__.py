@@ -1,1 +1,4 @@
-"""Other libraries' faces: the SQLAlchemy dialect."""
+"""Other libraries' faces on the connector: the SQLAlchemy dialect.
+
+May import: everything below it (dbapi and down).
+"""

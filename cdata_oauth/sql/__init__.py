@@ -1,1 +1,6 @@
-"""SQL text -> statement templates (sqlglot, T-SQL), the shape cache, SELECT runs."""
+"""SQL text -> statement templates (sqlglot, T-SQL), the shape cache, and SELECT runs over
+in-memory tables.
+
+Owns: what a statement says, never what it means: nothing here knows of OAuth.
+May import: the base modules (exceptions, redaction, conversions) and sqlglot.
+"""
