@@ -5,6 +5,7 @@ script's ``api:set`` lines, then declared defaults; then checks and converts the
 from __future__ import annotations
 
 import datetime
+import decimal
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -12,7 +13,8 @@ from typing import Any
 
 from cdata_oauth.catalog.model import Script, ScriptInput
 from cdata_oauth.config.inputs import Inputs
-from cdata_oauth.config.properties import REGISTRY, ConnectionProperties
+from cdata_oauth.config.properties import REGISTRY, ConnectionProperties, PropertySpec
+from cdata_oauth.conversions import BOOL_WORDS, parse_bool
 from cdata_oauth.exceptions import DataError, ProgrammingError
 from cdata_oauth.redaction import is_secret_name, mask
 
@@ -220,27 +222,50 @@ def _convert(script: Script, name: str, value: Any, secret_names: frozenset[str]
     declared = script.find_input(name)
     secret = name.lower() in secret_names or is_secret_name(name)
     shown = mask(value) if secret else repr(value)
-    if declared is not None and declared.values:
-        folded = str(value).strip().upper()
-        match = next((v for v in declared.values if v.upper() == folded), None)
-        if match is None:
-            raise ProgrammingError(
-                f"Input {declared.name} of {script.name} is {shown}; allowed values are "
-                f"{', '.join(declared.values)}.")
-        value = match
     spec = REGISTRY.get(name.lower())
+    label = "Input {name} of " + script.name
+    flag = _flag(script, declared, spec, value, shown, label)
+    if flag is not None:  # a flag stays a bool: str(False) would be "False", which is truthy
+        return flag
+    if declared is not None and declared.values:
+        value = _allowed(script, declared, value, shown)
     if spec is not None:
-        value = spec.convert(value, label="Input {name} of " + script.name)
-        if spec.kind == "bool":  # a flag stays a bool where a script declares it as text:
-            return value  # str(False) would be "False", which is truthy
+        value = spec.convert(value, label=label)
     if declared is not None:
         value = _convert_type(script, declared, value, shown)
     return value
 
 
+def _flag(script: Script, declared: ScriptInput | None, spec: PropertySpec | None, value: Any,
+          shown: str, label: str) -> bool | None:
+    """The bool of a flag input (a TRUE/FALSE property, or xs:type="boolean"), read with the
+    shared truth words before any values="TRUE,FALSE" list, so that ON is TRUE there too;
+    None for any other input."""
+    if spec is not None and spec.kind == "bool":
+        flag = bool(spec.convert(value, label=label))
+    elif spec is None and declared is not None and declared.xs_type == "boolean":
+        flag = bool(_convert_type(script, declared, value, shown))
+    else:
+        return None
+    if declared is not None and declared.values:
+        _allowed(script, declared, "TRUE" if flag else "FALSE", shown)
+    return flag
+
+
+def _allowed(script: Script, declared: ScriptInput, value: Any, shown: str) -> str:
+    """The declared value (in its spelling) that ``value`` names, ignoring case."""
+    folded = str(value).strip().upper()
+    match = next((v for v in declared.values if v.upper() == folded), None)
+    if match is None:
+        raise ProgrammingError(
+            f"Input {declared.name} of {script.name} is {shown}; allowed values are "
+            f"{', '.join(declared.values)}.")
+    return match
+
+
 _TYPE_HINTS = {
     "int": "a whole number", "long": "a whole number", "integer": "a whole number",
-    "double": "a number", "boolean": "true or false",
+    "double": "a number", "boolean": BOOL_WORDS + " (any case)",
     "datetime": "an ISO 8601 date and time such as 2024-01-31T12:00:00",
 }
 
@@ -255,14 +280,10 @@ def _convert_type(script: Script, declared: ScriptInput, value: Any, shown: str)
         if kind == "double":
             return float(value)
         if kind == "boolean":
-            if isinstance(value, bool):
-                return value
-            text = str(value).strip().lower()
-            if text in ("true", "1", "yes"):
-                return True
-            if text in ("false", "0", "no"):
-                return False
-            raise ValueError
+            flag = parse_bool(value)
+            if flag is None:
+                raise ValueError
+            return flag
         if kind == "datetime":
             if isinstance(value, datetime.datetime):
                 return value
@@ -270,6 +291,6 @@ def _convert_type(script: Script, declared: ScriptInput, value: Any, shown: str)
     except (ValueError, TypeError, OverflowError):
         raise DataError(f"Input {declared.name} of {script.name} is {shown}; it must be "
                         f"of type {kind}: pass {_TYPE_HINTS.get(kind, 'a ' + kind)}.") from None
-    if isinstance(value, bytes | bytearray):
-        return bytes(value).decode("utf-8", "replace")
-    return value if not isinstance(value, int | float) or kind != "string" else str(value)
+    if kind == "string" and isinstance(value, int | float | decimal.Decimal):
+        return str(value)  # a number bound to a text input is its text, as a literal's
+    return value

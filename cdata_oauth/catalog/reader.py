@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from cdata_oauth.catalog.model import Script, ScriptInput, ScriptOutput
+from cdata_oauth.conversions import BOOL_WORDS, parse_bool
 from cdata_oauth.exceptions import ProgrammingError
 from cdata_oauth.redaction import is_secret_name
 
 NAMESPACES = ("http://www.rssbus.com/ns/rsbscript/2", "http://apiscript.com/ns?v1")
 XS_TYPES = ("string", "int", "long", "integer", "double", "boolean", "datetime")
 _XS_ATTR = ("{http://www.w3.org/2001/XMLSchema}type", "xs:type", "type")
-_TRUE = ("true", "yes", "1")
 
 
 class ScriptError(ProgrammingError):
@@ -78,6 +78,16 @@ class _Reader:
 
     def fail(self, element: ET.Element, problem: str) -> ScriptError:
         return ScriptError(f"{self.source}, line {self.lines.get(id(element), 0)}: {problem}")
+
+    def flag(self, element: ET.Element, attr: str, value: str | None, default: bool) -> bool:
+        """A yes/no attribute (required, secret): the truth words every flag takes."""
+        if value is None or not value.strip():
+            return default
+        flag = parse_bool(value)
+        if flag is None:
+            raise self.fail(element, f"{attr}={value!r} is not a truth value; write "
+                                     f"{BOOL_WORDS} (any case).")
+        return flag
 
     def keyword(self, element: ET.Element) -> str | None:
         tag = element.tag
@@ -160,9 +170,10 @@ class _Reader:
                 values = tuple(v.strip() for v in (element.get("values") or "").split(",")
                                if v.strip())
                 default = element.get("default", element.get("def"))
-                required = (element.get("required", element.get("req")) or "").lower() in _TRUE
-                secret_attr = element.get("secret")
-                secret = (secret_attr.lower() in _TRUE) if secret_attr else is_secret_name(name)
+                required_attr = "required" if "required" in element.attrib else "req"
+                required = self.flag(element, required_attr, element.get(required_attr), False)
+                secret = self.flag(element, "secret", element.get("secret"),
+                                   is_secret_name(name))
                 if default is not None and values and default.strip().upper() not in \
                         [v.upper() for v in values]:
                     raise self.fail(element, f"the default {default!r} of input {name} is not "

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cdata_oauth.conversions import BOOL_WORDS, parse_bool
 from cdata_oauth.exceptions import ProgrammingError
 from cdata_oauth.redaction import is_secret_name, mask
 
@@ -51,14 +52,10 @@ class PropertySpec:
             except ValueError:
                 raise _bad_value(self, value, "a whole number", label) from None
         if self.kind == "bool":
-            if isinstance(value, bool):
-                return value
-            text = str(value).strip().upper()
-            if text in ("TRUE", "YES", "1", "ON"):
-                return True
-            if text in ("FALSE", "NO", "0", "OFF"):
-                return False
-            raise _bad_value(self, value, "TRUE or FALSE", label)
+            flag = parse_bool(value)
+            if flag is None:
+                raise _bad_value(self, value, BOOL_WORDS + " (any case)", label)
+            return flag
         text = str(value)
         if self.kind == "enum":
             folded = text.strip().upper()

@@ -190,8 +190,6 @@ class Cursor:
         otherwise the last run's result is kept and earlier rows are dropped. A failing run
         raises and leaves no result. An empty sequence runs nothing (rowcount -1).
         """
-        from cdata_oauth.sql import parse as sql
-
         self._check_usable()
         self._result, self.rowcount, self._position = None, -1, 0
         sql.parse(operation)  # a bad statement fails even when there is nothing to run
@@ -219,11 +217,15 @@ class Cursor:
         self._result, self.rowcount, self._position = None, -1, 0
         args: list[tuple[str | None, Any]]
         if isinstance(parameters, Mapping):
-            args = [(str(k).lstrip("@"), v) for k, v in parameters.items()]
+            args = []
+            for key, value in parameters.items():
+                name = str(key).lstrip("@")
+                args.append((name, sql.check_parameter(value, "@" + name)))
         elif isinstance(parameters, str | bytes) or not isinstance(parameters, Sequence):
             raise ProgrammingError("callproc parameters must be a mapping or a sequence.")
         else:
-            args = [(None, v) for v in parameters]
+            args = [(None, sql.check_parameter(value, f"parameter {position}"))
+                    for position, value in enumerate(parameters, 1)]
         self._set_result(self.connection.run_procedure(procname, args))
         return parameters
 

@@ -7,18 +7,21 @@ This module knows nothing of OAuth or procedures.
 
 from __future__ import annotations
 
+import datetime
+import decimal
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any, cast
 
-from cdata_oauth.exceptions import NotSupportedError, ProgrammingError
+from cdata_oauth.exceptions import DataError, NotSupportedError, ProgrammingError
 
 if TYPE_CHECKING:
     from sqlglot import exp
 
-__all__ = ["Call", "CallTemplate", "SelectTemplate", "bind_call", "bind_select", "parse"]
+__all__ = ["Call", "CallTemplate", "SelectTemplate", "bind_call", "bind_select",
+           "check_parameter", "parse"]
 
 PARSE_CACHE_SIZE = 512
 
@@ -414,6 +417,43 @@ def _number(text: str) -> int | float:
         return float(text)
 
 
+_SCALARS = frozenset((str, int, float, bool, decimal.Decimal, type(None), datetime.datetime,
+                      datetime.date, datetime.time))
+"""The types a parameter value may have as they are (PEP 249's Date, Time and Timestamp
+are the datetime types); a subclass of str, int or float is bound as its plain value."""
+_PLAIN: tuple[tuple[type, Any], ...] = ((str, str.__str__), (int, int.__int__),
+                                        (float, float.__float__))
+"""The plain value of a subclass, e.g. an Enum on str: its value, not str(), which is "E.X"."""
+_BOUND_TYPES = "str, int, float, bool, decimal.Decimal, bytes (UTF-8), a date/time or None"
+
+
+def check_parameter(value: Any, label: str) -> Any:
+    """The value a ``?``/``@name`` parameter (or a callproc value) binds, or an error naming
+    the parameter (``label``: "parameter 1" or "@name") and its type, as sqlite3 does.
+
+    Only scalars are bound: a list or dict would reach the provider as its repr
+    (``scope=[1, 2]``). bytes are taken as UTF-8 text, because drivers and frameworks hand
+    text over as bytes (sqlite3 accepts bytes too); a value is never stringified."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if isinstance(value, bytes | bytearray):
+        try:
+            return bytes(value).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DataError(
+                f"Error binding {label}: its bytes are not UTF-8 text (at byte {exc.start}); "
+                "pass a str, or bytes encoded as UTF-8.") from None
+    for base, plain in _PLAIN:
+        if isinstance(value, base):
+            return plain(value)
+    if isinstance(value, decimal.Decimal | datetime.date | datetime.time):
+        return value
+    raise ProgrammingError(
+        f"Error binding {label}: type {kind.__name__!r} is not supported; pass one of "
+        f"{_BOUND_TYPES}.")
+
+
 def _named_params(params: Mapping[str, Any]) -> dict[str, Any]:
     return {str(k).lstrip("@:").lower(): v for k, v in params.items()}
 
@@ -432,6 +472,8 @@ def _check_params(params: Any, qmarks: int, named: list[str]) -> dict[str, Any] 
             raise ProgrammingError(
                 "No parameter given for " + ", ".join("@" + n for n in missing)
                 + "; add it to the parameters mapping.")
+        for n in named:
+            values[n.lower()] = check_parameter(values[n.lower()], "@" + n)
         return values
     if isinstance(params, str | bytes) or not isinstance(params, Sequence):
         raise ProgrammingError(
@@ -445,7 +487,10 @@ def _check_params(params: Any, qmarks: int, named: list[str]) -> dict[str, Any] 
         raise ProgrammingError(
             f"The statement has {qmarks} ? placeholder(s) but {len(params)} parameter(s) "
             "were given; pass one value per ?.")
-    return params
+    if _SCALARS.issuperset(map(type, params)):
+        return params  # the common case, checked at C speed: nothing to convert
+    return [check_parameter(value, f"parameter {position}")
+            for position, value in enumerate(params, 1)]
 
 
 def bind_call(template: CallTemplate, params: Any = None) -> Call:

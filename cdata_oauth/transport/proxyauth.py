@@ -10,11 +10,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import re
 import threading
-from collections.abc import Callable, Iterable
-from urllib.request import parse_http_list, parse_keqv_list
+from collections.abc import Callable, Iterable, Iterator
+from urllib.request import parse_http_list
 
-from cdata_oauth.exceptions import NotSupportedError, OperationalError
+from cdata_oauth.exceptions import NotSupportedError, OperationalError, ProgrammingError
 
 __all__ = ["ProxyAuth"]
 
@@ -23,6 +24,9 @@ _HASHES: dict[str, Callable[[bytes], hashlib._Hash]] = {
     "SHA-256": hashlib.sha256,
     "SHA-512-256": lambda data: hashlib.new("sha512_256", data),
 }
+
+# what a quoted-string cannot hold even escaped (RFC 9110 section 5.6.4; HTAB it can)
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 class ProxyAuth:
@@ -35,6 +39,11 @@ class ProxyAuth:
         self.password = password or ""
         self.token = token
         self.label = label
+        if scheme == "DIGEST" and _CONTROL.search(self.user):
+            # a CR or LF would end the header and start another one
+            raise ProgrammingError(
+                f"The user name for the {label} holds a control character (such as a line "
+                "break), which a Digest header cannot carry; check Proxy_User.")
         self._lock = threading.Lock()
         self._challenge: dict[str, str] | None = None
         self._count = 0
@@ -75,11 +84,13 @@ class ProxyAuth:
         """After a 407: the header to retry with, or None when retrying cannot help."""
         if self.scheme != "DIGEST" or not self.active:
             return None
-        for raw in challenges:
-            name, _, rest = raw.strip().partition(" ")
-            if name.lower() != "digest":
+        for scheme, fields in _challenges(challenges):
+            if scheme.lower() != "digest":
                 continue
-            fields = parse_keqv_list(parse_http_list(rest))
+            if any(_CONTROL.search(value) for value in fields.values()):
+                raise OperationalError(
+                    f"The {self.label} sent a Digest challenge with a control character in "
+                    "it, which cannot be answered; check the proxy.")
             with self._lock:
                 old = self._challenge
                 stale = fields.get("stale", "").lower() == "true"
@@ -97,36 +108,78 @@ class ProxyAuth:
         hasher = _HASHES.get(algorithm[:-5] if session else algorithm)
         if hasher is None:
             raise NotSupportedError(
-                f"The proxy {self.label} asks for Digest algorithm {algorithm}, which is not "
+                f"The {self.label} asks for Digest algorithm {algorithm}, which is not "
                 "supported (MD5, SHA-256, SHA-512-256 and their -sess forms are).")
 
-        def h(text: str) -> str:
-            return hasher(text.encode("utf-8")).hexdigest()
+        def h(text: str) -> str:  # text is on the wire already: one character per byte
+            return hasher(text.encode("latin-1")).hexdigest()
 
+        user = _wire(self.user)
         realm, nonce = ch.get("realm", ""), ch.get("nonce", "")
         self._count += 1
         nc = f"{self._count:08x}"
         cnonce = os.urandom(8).hex()
-        ha1 = h(f"{self.user}:{realm}:{self.password}")
+        ha1 = h(f"{user}:{realm}:{_wire(self.password)}")
         if session:
             ha1 = h(f"{ha1}:{nonce}:{cnonce}")
         ha2 = h(f"{method}:{uri}")
         qops = [q.strip().lower() for q in ch.get("qop", "").split(",") if q.strip()]
-        parts = [f'username="{self.user}"', f'realm="{realm}"', f'nonce="{nonce}"',
-                 f'uri="{uri}"', f"algorithm={ch.get('algorithm', 'MD5')}"]
+        parts = [f"username={quoted(user)}", f"realm={quoted(realm)}",
+                 f"nonce={quoted(nonce)}", f"uri={quoted(uri)}",
+                 f"algorithm={ch.get('algorithm', 'MD5')}"]
         if "auth" in qops:
             response = h(f"{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}")
-            parts += ["qop=auth", f"nc={nc}", f'cnonce="{cnonce}"']
+            parts += ["qop=auth", f"nc={nc}", f"cnonce={quoted(cnonce)}"]
         elif not qops:
             response = h(f"{ha1}:{nonce}:{ha2}")
         else:
             raise OperationalError(
-                f"The proxy {self.label} asks for Digest qop {ch.get('qop')!r}; only 'auth' "
+                f"The {self.label} asks for Digest qop {ch.get('qop')!r}; only 'auth' "
                 "is supported.")
-        parts.append(f'response="{response}"')
+        parts.append(f"response={quoted(response)}")
         if "opaque" in ch:
-            parts.append(f'opaque="{ch["opaque"]}"')
+            parts.append(f"opaque={quoted(ch['opaque'])}")
         return "Digest " + ", ".join(parts)
+
+
+def quoted(value: str) -> str:
+    """An RFC 9110 quoted-string: a backslash before each ``"`` and ``\\``, the only two
+    characters that need one (a sender should escape nothing else)."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _wire(text: str) -> str:
+    """Text as its UTF-8 bytes, one character per byte: headers go out Latin-1 encoded
+    (http.client, the CONNECT writer) and come in Latin-1 decoded, so a user name sent
+    this way reaches the proxy as UTF-8 and hashes like the challenge's own values."""
+    return text.encode("utf-8").decode("latin-1")
+
+
+def _challenges(headers: Iterable[str]) -> Iterator[tuple[str, dict[str, str]]]:
+    """Each challenge as (scheme, parameters with lower-case names); one header may hold
+    several (RFC 9110 section 11.6.1). parse_http_list splits at the commas outside
+    quoted-strings and removes their backslash escapes."""
+    for header in headers:
+        scheme = ""
+        params: dict[str, str] = {}
+        for item in parse_http_list(header):
+            name, eq, value = item.partition("=")
+            words = name.split()
+            if len(words) != 1 or not eq:  # "Digest realm=...", a bare "Negotiate", ...
+                if scheme:
+                    yield scheme, params
+                scheme, params = (words[0] if words else ""), {}
+                if len(words) != 2 or not eq:
+                    continue  # a scheme alone, or with a token68
+                name = words[1]
+            params[name.strip().lower()] = _unquoted(value.strip())
+        if scheme:
+            yield scheme, params
+
+
+def _unquoted(value: str) -> str:
+    """The inside of a quoted-string whose escapes parse_http_list has already undone."""
+    return value[1:-1] if len(value) >= 2 and value[0] == value[-1] == '"' else value
 
 
 class NtlmHandshake:

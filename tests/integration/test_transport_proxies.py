@@ -5,14 +5,17 @@ proxies, Proxy_Auto, and malformed settings refused before any request."""
 from __future__ import annotations
 
 import base64
+import hashlib
 from typing import Any
+from urllib.request import parse_http_list
 
 import pytest
 
 import cdata_oauth
 from cdata_oauth.exceptions import NotSupportedError, OperationalError, ProgrammingError
 from cdata_oauth.provider import EmbeddedProvider
-from tests.servers.squid import Squid, free_port
+from cdata_oauth.transport.proxyauth import ProxyAuth
+from tests.servers.squid import ODD_DIGEST_USERS, Squid, free_port
 from tests.servers.tls import TestPKI, TokenServer
 from tests.transport_support import client_form, client_token, transport
 
@@ -71,6 +74,119 @@ def test_digest_challenge_is_reused_for_later_requests(
     t.close()
     denied = [line for line in squid.lines_since(mark) if " 407 " in line]
     assert len(denied) == 1  # only the very first request met a challenge
+
+
+@pytest.mark.parametrize("user", ODD_DIGEST_USERS)
+@pytest.mark.parametrize("ssl_type", ["AUTO", "TUNNEL"])
+def test_digest_user_names_with_commas_spaces_and_non_ascii_letters_pass_squid(
+        embedded_provider: EmbeddedProvider, squid: Squid, user: str, ssl_type: str) -> None:
+    """The name travels whole in its quoted-string (a comma or '=' in it ends nothing) and
+    as UTF-8, which is what squid looks up in the htdigest file."""
+    p = embedded_provider
+    mark = squid.mark()
+    client_token(p, **proxy(squid, "digest", Proxy_User=user,
+                            Proxy_Password=squid.odd_digest_users[user], Proxy_SSLType=ssl_type))
+    want = f"POST {p.token_url} 200" if ssl_type == "AUTO" else f"CONNECT 127.0.0.1:{p.port} 200"
+    passed = [line for line in squid.lines_since(mark, want) if want in line]
+    assert passed and f"user={user} " in passed[-1], passed
+
+
+# -- Digest headers, checked the way a server reads them -------------------------------
+
+CHALLENGE = 'Digest realm="cdata-test-digest", nonce="n0nce", qop="auth"'
+
+
+def digest_params(header: str) -> dict[str, str]:
+    """A Digest Proxy-Authorization value read back by the standard library's list parser
+    (which undoes quoted-pair escapes) the way a proxy reads it."""
+    scheme, _, rest = header.partition(" ")
+    assert scheme == "Digest"
+    params = {}
+    for item in parse_http_list(rest):
+        name, _, value = item.partition("=")
+        params[name] = value[1:-1] if value.startswith('"') else value
+    return params
+
+
+def server_response(params: dict[str, str], password: str, method: str) -> str:
+    """The response an RFC 7616 proxy expects (MD5, qop=auth), over the bytes it received:
+    the header's characters are its Latin-1 bytes, as on the wire."""
+    def h(text: str) -> str:
+        return hashlib.md5(text.encode("latin-1")).hexdigest()
+    ha1 = h(f"{params['username']}:{params['realm']}:{password.encode().decode('latin-1')}")
+    ha2 = h(f"{method}:{params['uri']}")
+    return h(f"{ha1}:{params['nonce']}:{params['nc']}:{params['cnonce']}:auth:{ha2}")
+
+
+def digest_answer(user: str, challenge: str = CHALLENGE, uri: str = "127.0.0.1:443") -> str:
+    auth = ProxyAuth("DIGEST", user, "pässword", None, "HTTP proxy 127.0.0.1:3128")
+    header = auth.answer("CONNECT", uri, [challenge], None)
+    assert header is not None
+    return header
+
+
+def test_digest_username_escapes_quote_and_backslash() -> None:
+    header = digest_answer('we"ird\\user')
+    assert 'username="we\\"ird\\\\user", ' in header
+    params = digest_params(header)
+    assert params["username"] == 'we"ird\\user'
+    assert params["response"] == server_response(params, "pässword", "CONNECT")
+
+
+@pytest.mark.parametrize("user", ["ends\\", '"', "o'neil, ops=1; x", "tab\tuser"])
+def test_digest_username_reads_back_whole(user: str) -> None:
+    """A trailing backslash does not escape the closing quote; commas and '=' stay inside."""
+    params = digest_params(digest_answer(user))
+    assert params["username"] == user and params["realm"] == "cdata-test-digest"
+    assert params["response"] == server_response(params, "pässword", "CONNECT")
+
+
+def test_digest_non_ascii_username_goes_out_as_utf8() -> None:
+    header = digest_answer("jürgen-łódź")
+    assert 'username="jürgen-łódź"'.encode() in header.encode("latin-1")
+    params = digest_params(header)
+    assert params["response"] == server_response(params, "pässword", "CONNECT")
+
+
+def test_digest_challenge_values_are_unescaped_then_escaped_again() -> None:
+    """realm, nonce and opaque hold quotes, backslashes and commas; the hash uses their
+    plain values and the answer quotes them again."""
+    challenge = ('Digest realm="a\\"b\\\\c, d", nonce="x,y", opaque="o\\"p", '
+                 'qop="auth,auth-int"')
+    header = digest_answer("user", challenge)
+    assert 'realm="a\\"b\\\\c, d"' in header and 'opaque="o\\"p"' in header
+    params = digest_params(header)
+    assert (params["realm"], params["nonce"], params["opaque"]) == ('a"b\\c, d', "x,y", 'o"p')
+    assert params["response"] == server_response(params, "pässword", "CONNECT")
+
+
+@pytest.mark.parametrize("headers", [
+    ['Basic realm="b", Digest Realm="cdata-test-digest", NONCE="n0nce", QOP=auth'],
+    ['Negotiate, Digest realm = "cdata-test-digest", nonce="n0nce", qop="auth"'],
+    ["NTLM", 'Basic realm="b"', CHALLENGE],
+])
+def test_digest_challenge_found_among_others_in_any_spelling(headers: list[str]) -> None:
+    """Several challenges in one header, parameter names in any case, spaces round '='."""
+    auth = ProxyAuth("DIGEST", "user", "pw", None, "HTTP proxy 127.0.0.1:3128")
+    header = auth.answer("GET", "http://example.test/", headers, None)
+    assert header is not None
+    params = digest_params(header)
+    assert (params["realm"], params["nonce"], params["qop"]) == ("cdata-test-digest", "n0nce",
+                                                                 "auth")
+    assert params["response"] == server_response(params, "pw", "GET")
+
+
+def test_digest_user_with_a_line_break_is_refused() -> None:
+    with pytest.raises(ProgrammingError, match=r"control character.*Proxy_User"):
+        ProxyAuth("DIGEST", "user\r\nX-Injected: 1", "pw", None, "HTTP proxy 127.0.0.1:3128")
+
+
+def test_digest_challenge_with_a_line_break_is_refused() -> None:
+    auth = ProxyAuth("DIGEST", "user", "pw", None, "HTTP proxy 127.0.0.1:3128")
+    with pytest.raises(OperationalError, match=r"HTTP proxy 127\.0\.0\.1:3128 sent a Digest "
+                                               "challenge with a control character"):
+        auth.answer("GET", "http://example.test/",
+                    ['Digest realm="a\r\n b", nonce="n", qop="auth"'], None)
 
 
 def test_proprietary_sends_the_token_as_proxy_authorization(
@@ -160,6 +276,8 @@ def test_ntlm_without_a_user_is_refused_before_any_request(
     ({"Proxy_Server": "127.0.0.1", "Proxy_Port": 3128, "Proxy_AuthScheme": "PROPRIETARY"},
      "Proxy_AuthToken"),
     ({"Proxy_Server": "127.0.0.1", "Proxy_Port": 3128, "Proxy_Password": "x"}, "Proxy_User"),
+    ({"Proxy_Server": "127.0.0.1", "Proxy_Port": 3128, "Proxy_AuthScheme": "DIGEST",
+      "Proxy_User": "u\r\nX-Injected: 1", "Proxy_Password": "p"}, "control character"),
     ({"Firewall_Type": "SOCKS5"}, "Firewall_Server"),
     ({"Firewall_Server": "127.0.0.1"}, "Firewall_Type"),
     ({"Timeout": -1}, "Timeout"),

@@ -36,6 +36,11 @@ SCRIPTS = {
            <input name="Choice" values="A,B" secret="true"/>
            <input name="Timeout" xs:type="int"/>
            <input name="OAuthParam:*"/>"""),
+    # flags as the built-in scripts declare them (values="TRUE,FALSE"), and a typed one
+    "Flags.rsb": script_xml(
+        "Flags", '<input name="Proxy_Auto" values="TRUE,FALSE" default="FALSE"/>'
+                 '<input name="Strict" xs:type="boolean" values="TRUE,FALSE"/>'
+                 '<input name="OnlyOn" xs:type="boolean" values="TRUE"/>'),
 }
 
 
@@ -161,7 +166,7 @@ def test_values_are_checked_and_converted(location: str, echo: Recorder, assignm
     ("I='5.5'", cdata_oauth.DataError, ("Input I", "int")),
     ("I=5.5", cdata_oauth.DataError, ("Input I",)),
     ("D='x'", cdata_oauth.DataError, ("Input D", "a number")),
-    ("F='maybe'", cdata_oauth.DataError, ("Input F", "true or false")),
+    ("F='maybe'", cdata_oauth.DataError, ("Input F", "TRUE/FALSE, YES/NO, ON/OFF or 1/0")),
     ("T='yesterday'", cdata_oauth.DataError, ("Input T", "ISO 8601")),
     ("Mode='three'", cdata_oauth.ProgrammingError, ("Input Mode of Typed", "ONE, Two")),
     ("AuthMode='browser'", cdata_oauth.ProgrammingError, ("AuthMode", "APP, WEB")),
@@ -174,6 +179,43 @@ def test_bad_values(location: str, echo: Recorder, assignment: str, error: type[
     for word in words:
         assert word in str(info.value)
     assert echo.calls == []
+
+
+TRUTH_WORDS = [("TRUE", True), ("yes", True), ("On", True), ("ON", True), ("1", True),
+               ("false", False), ("NO", False), ("off", False), ("0", False)]
+
+
+@pytest.mark.parametrize(("word", "expected"), TRUTH_WORDS)
+def test_script_flags_take_the_same_truth_words_as_properties(
+        location: str, echo: Recorder, word: str, expected: bool) -> None:
+    """xs:type="boolean" inputs and flag properties given in the EXEC, by ? or as a
+    connection property all read TRUE/FALSE, YES/NO, ON/OFF, 1/0 in any case."""
+    assert run(location, echo, f"EXEC Typed F='{word}'")["F"] is expected
+    inputs = run(location, echo, "EXEC Flags Proxy_Auto=?, Strict=?", (word, word))
+    assert inputs["Proxy_Auto"] is expected and inputs["Strict"] is expected
+    assert run(location, echo, "EXEC Flags", Proxy_Auto=word)["Proxy_Auto"] is expected
+
+
+@pytest.mark.parametrize(("assignment", "error"), [
+    ("Proxy_Auto='maybe'", cdata_oauth.ProgrammingError),
+    ("Strict='enabled'", cdata_oauth.DataError),
+    ("Strict=2", cdata_oauth.DataError),
+])
+def test_other_flag_words_are_refused_with_the_list(location: str, echo: Recorder,
+                                                    assignment: str,
+                                                    error: type[Exception]) -> None:
+    with cdata_oauth.connect(Location=location) as conn, pytest.raises(error) as info:
+        conn.execute(f"EXEC Flags {assignment}")
+    assert "TRUE/FALSE, YES/NO, ON/OFF or 1/0" in str(info.value)
+    assert echo.calls == []
+
+
+def test_a_flag_still_obeys_the_values_its_script_allows(location: str,
+                                                        echo: Recorder) -> None:
+    assert run(location, echo, "EXEC Flags OnlyOn='yes'")["OnlyOn"] is True
+    with cdata_oauth.connect(Location=location) as conn, \
+            pytest.raises(cdata_oauth.ProgrammingError, match="allowed values are TRUE"):
+        conn.execute("EXEC Flags OnlyOn='off'")
 
 
 def test_secret_inputs_are_masked_in_errors(location: str, echo: Recorder) -> None:

@@ -7,10 +7,13 @@ nothing here depends on the OAuth flows.
 from __future__ import annotations
 
 import datetime
+import decimal
+import enum
 import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -257,6 +260,87 @@ def test_callproc_errors(conn: cdata_oauth.Connection) -> None:
         cursor.callproc("Echo", "abc")  # type: ignore[arg-type]
     with pytest.raises(cdata_oauth.ProgrammingError, match="at most 3 positional"):
         cursor.callproc("Echo", [1, 2, 3, 4])
+
+
+# -- parameter types: scalars are bound, anything else is refused naming the parameter -------
+
+class _Colour(str, enum.Enum):
+    RED = "red"
+
+
+class _Level(enum.IntEnum):
+    HIGH = 3
+
+
+UNSUPPORTED = [[1, 2], (1,), {"a": 1}, {1}, object(), frozenset(), range(2)]
+
+
+@pytest.mark.parametrize("value", UNSUPPORTED, ids=lambda v: type(v).__name__)
+def test_a_parameter_of_an_unsupported_type_is_refused(conn: cdata_oauth.Connection,
+                                                       echo: Recorder, value: Any) -> None:
+    kind = type(value).__name__
+    cursor = conn.cursor()
+    refusals = [
+        (lambda: cursor.execute("EXEC Echo A=?, B=?", ("ok", value)), "parameter 2"),
+        (lambda: cursor.execute("EXEC Echo A='x', B=@b", {"b": value}), "@b"),
+        (lambda: cursor.execute("SELECT ProcedureName FROM sys_procedures "
+                                "WHERE ProcedureName = ?", (value,)), "parameter 1"),
+        (lambda: cursor.callproc("Echo", {"A": "ok", "@B": value}), "@B"),
+        (lambda: cursor.callproc("Echo", ["ok", value]), "parameter 2"),
+    ]
+    for attempt, label in refusals:
+        with pytest.raises(cdata_oauth.ProgrammingError) as info:
+            attempt()
+        assert f"Error binding {label}: type '{kind}' is not supported" in str(info.value)
+        assert "str, int, float, bool" in str(info.value)
+    assert echo.calls == []
+
+
+def test_a_list_scope_never_reaches_the_authorization_url() -> None:
+    conn = cdata_oauth.connect(
+        "OAuthVersion=2.0;AuthMode=WEB;OAuthClientId=app;"
+        "OAuthAuthorizationURL=https://provider.example/authorize;"
+        "CallbackURL=https://app.example/callback")
+    with pytest.raises(cdata_oauth.ProgrammingError, match=r"parameter 1: type 'list'"):
+        conn.execute("EXEC GetOAuthAuthorizationURL Scope=?", ([1, 2],))
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("text", "text"), (7, "7"), (2.5, "2.5"), (decimal.Decimal("1.25"), "1.25"),
+    (None, None), (b"text", "text"), (bytearray(b"raw"), "raw"), (_Colour.RED, "red"),
+    (_Level.HIGH, "3"),
+])
+def test_scalar_parameters_are_bound_as_their_values(conn: cdata_oauth.Connection,
+                                                     echo: Recorder, value: Any,
+                                                     expected: Any) -> None:
+    """A (text) with each accepted type, by ?, by @name and by callproc: bytes are UTF-8
+    text, an Enum binds its value, a number bound to a text input is its text."""
+    conn.execute("EXEC Echo A=?", (value,))
+    assert echo.last.inputs.get("A") == expected
+    conn.execute("EXEC Echo A=@a", {"a": value})
+    assert echo.last.inputs.get("A") == expected
+    conn.cursor().callproc("Echo", [value])
+    assert echo.last.inputs.get("A") == expected
+    assert type(echo.last.inputs.get("A")) is type(expected)  # not an Enum, not bytes
+
+
+def test_bytes_parameters_are_read_as_utf8_text(conn: cdata_oauth.Connection,
+                                               echo: Recorder) -> None:
+    conn.execute("EXEC Echo A=?, N=?", ("café".encode(), b"42"))
+    assert echo.last.inputs["A"] == "café" and echo.last.inputs["N"] == 42
+
+
+def test_bytes_that_are_not_utf8_are_refused_without_showing_them(
+        conn: cdata_oauth.Connection, echo: Recorder) -> None:
+    secret = b"hunter2\xff\xfe"
+    for attempt in (lambda: conn.execute("EXEC Echo A=?", (secret,)),
+                    lambda: conn.cursor().callproc("Echo", {"A": secret})):
+        with pytest.raises(cdata_oauth.DataError) as info:
+            attempt()
+        message = str(info.value)
+        assert "not UTF-8" in message and "at byte 7" in message
+        assert "hunter2" not in message and "xff" not in message
+    assert echo.calls == []
 
 
 def test_setinputsizes_setoutputsize_accepted(conn: cdata_oauth.Connection) -> None:

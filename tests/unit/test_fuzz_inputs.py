@@ -3,6 +3,7 @@ property values and API Script files. Failures are PEP 249 exceptions that say w
 
 from __future__ import annotations
 
+import decimal
 import os
 from typing import Any
 
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 import cdata_oauth
 from cdata_oauth.catalog.reader import read_script
 from cdata_oauth.config.properties import REGISTRY, parse_connection_string
+from cdata_oauth.sql import parse as sql
 
 EXAMPLES = int(os.environ.get("CDATA_OAUTH_FUZZ_EXAMPLES", "600"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None,
@@ -61,6 +63,34 @@ def test_unknown_property_names_are_named_in_the_error(name: str) -> None:
     with pytest.raises(cdata_oauth.ProgrammingError) as caught:
         cdata_oauth.connect(f"{name}=1")
     assert "propert" in str(caught.value).lower() or "connection string" in str(caught.value)
+
+
+SCALARS = (str, int, float, bool, decimal.Decimal, type(None))
+PARAMETERS = st.one_of(
+    st.text(max_size=8), st.integers(), st.floats(allow_nan=True), st.booleans(), st.none(),
+    st.decimals(), st.binary(max_size=6), st.lists(st.integers(), max_size=2),
+    st.tuples(st.text(max_size=2)), st.dictionaries(st.text(max_size=2), st.integers(),
+                                                    max_size=1),
+    st.sets(st.integers(), max_size=2), st.builds(object))
+
+
+@FUZZ
+@given(value=PARAMETERS)
+def test_any_parameter_binds_as_a_scalar_or_is_refused_naming_it(value: Any) -> None:
+    """Never a list or dict turned into text: the bound value is a scalar, or the error
+    names the parameter (bytes that are not UTF-8 are refused too)."""
+    for text, params, name, label in (("EXEC P A=?, B=?", (value, "x"), "A", "parameter 1"),
+                                      ("EXEC P A='x', B=@b", {"b": value}, "B", "@b")):
+        template = sql.parse(text)
+        assert isinstance(template, sql.CallTemplate)
+        try:
+            call = sql.bind_call(template, params)
+        except (cdata_oauth.ProgrammingError, cdata_oauth.DataError) as exc:
+            assert str(exc).startswith(f"Error binding {label}: ")
+            assert isinstance(value, bytes) or not isinstance(value, SCALARS)
+        else:
+            assert type(dict(call.args)[name]) in SCALARS
+            assert isinstance(value, (bytes, *SCALARS))
 
 
 SCRIPT_PARTS = st.sampled_from([

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 import cdata_oauth
+from cdata_oauth.config.options import parse_other_options
 from cdata_oauth.config.properties import REGISTRY, ConnectionProperties, parse_connection_string
+from cdata_oauth.provider import EmbeddedProvider
 
 # (connection string, {property: value expected after connect})
 GOOD: list[tuple[str, dict[str, Any]]] = [
@@ -103,7 +106,7 @@ BAD: list[tuple[Any, tuple[str, ...]]] = [
     ({"Timeout": True}, ("Timeout", "whole number")),
     ({"Timeout": "ten"}, ("Timeout", "whole number")),
     ("Proxy_Port=eighty", ("Proxy_Port", "whole number")),
-    ("Proxy_Auto=maybe", ("Proxy_Auto", "TRUE or FALSE")),
+    ("Proxy_Auto=maybe", ("Proxy_Auto", "TRUE/FALSE, YES/NO, ON/OFF or 1/0")),
     ("OAuthClientSecret='abc", ("OAuthClientSecret", "quote", "never closed")),
     ('OAuthClientId="abc;Scope=x', ("OAuthClientId", "never closed")),
     ("OAuthClientId", ("'OAuthClientId' has no '='", "Name=Value")),
@@ -159,3 +162,65 @@ def test_replace_returns_a_new_validated_set() -> None:
     assert props["Timeout"] == 5 and props["Scope"] == "a"
     with pytest.raises(cdata_oauth.ProgrammingError, match="whole number"):
         props.replace(Timeout="x")
+
+
+# -- quoted values keep their blanks ----------------------------------------------------------
+
+@pytest.mark.parametrize("quote", ["'", '"'])
+def test_a_quoted_value_keeps_its_blanks_and_an_unquoted_one_loses_them(quote: str) -> None:
+    text = f"OAuthClientId = {quote}  padded id  {quote} ; Scope =   read write   "
+    assert parse_connection_string(text) == [("OAuthClientId", "  padded id  "),
+                                             ("Scope", "read write")]
+    properties = cdata_oauth.connect(text).properties
+    assert properties["OAuthClientId"] == "  padded id  "
+    assert len(properties["OAuthClientId"]) == 13
+    assert properties["Scope"] == "read write"
+
+
+@pytest.mark.parametrize("quote", ["'", '"'])
+def test_a_quoted_client_id_reaches_the_provider_with_its_blanks(
+        quote: str, fresh_provider: EmbeddedProvider) -> None:
+    """The provider knows only the padded id: a stripped one would be an unknown client."""
+    fresh_provider.register_client("  padded id  ", "padded-secret", "client_secret_post")
+    text = (f"OAuthVersion=2.0;GrantType=CLIENT;OAuthAccessTokenURL={fresh_provider.token_url};"
+            f"OAuthClientId={quote}  padded id  {quote};OAuthClientSecret=padded-secret;"
+            "OtherOptions='ClientAuth=POST'")
+    with cdata_oauth.connect(text) as conn:
+        assert conn.execute("EXEC GetOAuthAccessToken").fetchone()
+    [sent] = fresh_provider.token_requests
+    assert sent.form["client_id"] == "  padded id  "
+    assert sent.status == 200
+
+
+def test_a_quoted_client_id_keeps_its_blanks_in_the_authorization_url() -> None:
+    conn = cdata_oauth.connect(
+        "OAuthVersion=2.0;AuthMode=WEB;OAuthClientId='  padded id  ';"
+        "OAuthAuthorizationURL=https://provider.example/authorize;"
+        "CallbackURL=https://app.example/callback")
+    url = conn.execute("EXEC GetOAuthAuthorizationURL").fetchone()[0]
+    assert parse_qs(urlsplit(url).query)["client_id"] == ["  padded id  "]
+
+
+# -- truth words ------------------------------------------------------------------------------
+
+TRUTH_WORDS = [("TRUE", True), ("true", True), ("Yes", True), ("on", True), ("ON", True),
+               ("1", True), ("FALSE", False), ("false", False), ("no", False), ("Off", False),
+               ("0", False), (" on ", True)]
+
+
+@pytest.mark.parametrize(("word", "expected"), TRUTH_WORDS)
+def test_flag_properties_and_options_take_the_same_truth_words(word: str,
+                                                              expected: bool) -> None:
+    assert cdata_oauth.connect(f"Proxy_Auto={word}").properties["Proxy_Auto"] is expected
+    options = parse_other_options(f"AllowInsecureHTTP={word};SendOAuthVersion={word}")
+    assert options["AllowInsecureHTTP"] is expected
+    assert options["SendOAuthVersion"] is expected
+
+
+@pytest.mark.parametrize("word", ["maybe", "T", "y", "2", "enabled", ""])
+def test_other_words_are_refused_with_the_list_of_truth_words(word: str) -> None:
+    for attempt in (lambda: cdata_oauth.connect(Proxy_Auto=word),
+                    lambda: parse_other_options(f"AllowInsecureHTTP='{word}'")):
+        with pytest.raises(cdata_oauth.ProgrammingError) as info:
+            attempt()
+        assert "TRUE/FALSE, YES/NO, ON/OFF or 1/0" in str(info.value)

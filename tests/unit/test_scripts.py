@@ -91,6 +91,20 @@ def test_read_script_file_names_the_procedure_after_the_file(tmp_path: Path) -> 
     assert script.name == "MyProc" and script.source == str(path)
 
 
+@pytest.mark.parametrize(("word", "expected"), [
+    ("true", True), ("TRUE", True), ("yes", True), ("On", True), ("1", True),
+    ("false", False), ("No", False), ("OFF", False), ("0", False), ("", False)])
+def test_required_and_secret_take_the_same_truth_words_as_properties(
+        word: str, expected: bool) -> None:
+    text = (f'<api:script xmlns:api="{API_NS}"><api:info title="t">'
+            f'<input name="Plain" required="{word}" secret="{word}"/>'
+            f'<input name="Short" req="{word}"/>'
+            '</api:info><api:push op="o"/></api:script>')
+    plain, short = read_script(text, "t.rsb").inputs
+    assert plain.required is expected and plain.secret is expected
+    assert short.required is expected
+
+
 HEAD = f'<api:script xmlns:api="{API_NS}" xmlns:xs="{XS_NS}">'
 # (file text, line of the problem, words of the message)
 BROKEN: list[tuple[str, int, tuple[str, ...]]] = [
@@ -130,6 +144,13 @@ BROKEN: list[tuple[str, int, tuple[str, ...]]] = [
      "<api:push op='o'/></api:script>", 3, ("default 'C'", "A, B")),
     (f"{HEAD}\n<api:info title='x'/>\n<api:set value='v'/>\n<api:push op='o'/></api:script>",
      3, ("<api:set> has no attr",)),
+    (f"{HEAD}\n<api:info title='x'>\n<input name='a' required='maybe'/></api:info>"
+     "<api:push op='o'/></api:script>", 3,
+     ("required='maybe' is not a truth value", "TRUE/FALSE, YES/NO, ON/OFF or 1/0")),
+    (f"{HEAD}\n<api:info title='x'>\n\n<input name='a' req='y'/></api:info>"
+     "<api:push op='o'/></api:script>", 4, ("req='y' is not a truth value",)),
+    (f"{HEAD}\n<api:info title='x'>\n<input name='a' secret='hidden'/></api:info>"
+     "<api:push op='o'/></api:script>", 3, ("secret='hidden' is not a truth value",)),
     # DTDs and entities are refused, whatever they try
     (f'<?xml version="1.0"?>\n<!DOCTYPE s [<!ENTITY e "boom">]>\n{HEAD}'
      "<api:info title='&e;'/><api:push op='o'/></api:script>", 2, ("DTD or entities",)),

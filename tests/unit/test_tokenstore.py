@@ -194,7 +194,7 @@ def test_default_location_is_used_when_none_is_given(tmp_path: Path,
 
 _CHILD = """
 import pathlib, sys, time
-from cdata_oauth import tokenstore
+from cdata_oauth.tokens import stores as tokenstore
 stage, path, ready = sys.argv[1:4]
 def pause(at):
     if at == stage:
