@@ -14,7 +14,7 @@ from cdata_oauth.catalog.binding import Binder
 from cdata_oauth.catalog.lookup import Catalog
 from cdata_oauth.config.inputs import Inputs
 from cdata_oauth.config.properties import ConnectionProperties
-from cdata_oauth.dbapi.results import ResultSet, project
+from cdata_oauth.dbapi.results import Projector, ResultSet
 from cdata_oauth.dbapi.systables import select
 from cdata_oauth.exceptions import (
     InterfaceError,
@@ -65,6 +65,7 @@ class Connection:
         self.properties = properties
         self.catalog = Catalog(properties.get("Location"))
         self.binder = Binder(properties)
+        self.projector = Projector()
         self.context = ConnectionContext(properties)
         self.closed = False
         self._close_lock = threading.Lock()
@@ -133,7 +134,7 @@ class Connection:
             message = scrub(f"{type(error).__name__}: {error}", self._secrets(inputs))
             raise InternalError(f"{script.name} failed unexpectedly ({message}); please "
                                 "report this.") from error
-        return project(script, outputs)
+        return self.projector.project(script, outputs)
 
     def _secrets(self, inputs: Inputs) -> list[Any]:
         return inputs.secrets() + self.properties.secrets()

@@ -28,28 +28,48 @@ def _column(name: str, code: str) -> Description:
     return (name, code, None, None, None, None, True)
 
 
-_LAYOUT_CACHE_SIZE = 256
-_layouts: dict[int, tuple[Script, tuple[tuple[str, str, Description], ...]]] = {}
+LAYOUTS_PER_CONNECTION = 256
+"""Scripts whose declared columns a connection keeps (a connection calls a few)."""
+
+Layout = tuple[tuple[str, str, Description], ...]
+"""(folded name, type, column) of each declared, non-wildcard output."""
 
 
-def _declared_columns(script: Script) -> tuple[tuple[str, str, Description], ...]:
-    """(folded name, type, column) of each declared, non-wildcard output; kept per script."""
-    hit = _layouts.get(id(script))
-    if hit is not None and hit[0] is script:
-        return hit[1]
-    layout = tuple((o.name.lower(), o.xs_type, _column(o.name, type_code_for(o.xs_type)))
-                   for o in script.outputs if not o.prefix)
-    if len(_layouts) >= _LAYOUT_CACHE_SIZE:
-        _layouts.clear()
-    _layouts[id(script)] = (script, layout)
-    return layout
+class Projector:
+    """Turns an operation's outputs into a result set; owned by one connection, it keeps
+    each script's declared columns so that a repeated statement does not rebuild them."""
+
+    def __init__(self) -> None:
+        self._layouts: dict[str, tuple[Script, Layout]] = {}
+
+    def project(self, script: Script, outputs: Mapping[str, Any]) -> ResultSet:
+        return project(script, outputs, self._declared_columns(script))
+
+    def _declared_columns(self, script: Script) -> Layout:
+        key = script.name.lower()
+        hit = self._layouts.get(key)
+        if hit is not None and hit[0] is script:
+            return hit[1]
+        layout = declared_columns(script)
+        if len(self._layouts) >= LAYOUTS_PER_CONNECTION:
+            self._layouts.clear()
+        self._layouts[key] = (script, layout)
+        return layout
 
 
-def project(script: Script, outputs: Mapping[str, Any]) -> ResultSet:
+def declared_columns(script: Script) -> Layout:
+    """The columns of the script's declared, non-wildcard outputs, in declared order."""
+    return tuple((o.name.lower(), o.xs_type, _column(o.name, type_code_for(o.xs_type)))
+                 for o in script.outputs if not o.prefix)
+
+
+def project(script: Script, outputs: Mapping[str, Any], declared: Layout | None = None
+            ) -> ResultSet:
     """One row holding the script's outputs, taken from what the operation returned."""
     by_key = {k.lower(): (k, v) for k, v in outputs.items()}
     row: list[Any] = []
-    declared = _declared_columns(script)
+    if declared is None:
+        declared = declared_columns(script)
     for folded, xs_type, _ in declared:
         entry = by_key.get(folded)
         row.append(_as_type(None if entry is None else entry[1], xs_type))

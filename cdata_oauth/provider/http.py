@@ -11,15 +11,14 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
-from oauthlib.oauth2 import AccessDeniedError, FatalClientError, OAuth2Error
+from oauthlib.common import Request
+from oauthlib.oauth2 import AccessDeniedError, FatalClientError, OAuth2Error, Server
 
+from cdata_oauth.provider.store import Store
 from cdata_oauth.provider.validator import presented_auth_method
-
-if TYPE_CHECKING:
-    from cdata_oauth.provider.server import EmbeddedProvider
 
 __all__ = ["AUTHORIZE_PATH", "TOKEN_PATH", "USERINFO_PATH", "ProviderHTTPServer", "RecordedRequest",
            "serve"]
@@ -57,10 +56,24 @@ class RecordedRequest:
         return str(value) if value is not None else None
 
 
+class ProviderState(Protocol):
+    """What the HTTP face reads of its provider (``EmbeddedProvider`` is one)."""
+
+    approve: bool
+    oauth_server: Server
+    store: Store
+    user: str
+
+    @property
+    def base_url(self) -> str: ...
+
+    def record(self, request: RecordedRequest) -> None: ...
+
+
 class _Handler(BaseHTTPRequestHandler):
     """Routes /authorize, /token and /userinfo to oauthlib; anything else is a 404."""
 
-    provider: EmbeddedProvider
+    provider: ProviderState
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body go out in separate writes: no 40 ms stall
     server_version = "cdata-oauth-embedded-provider"
@@ -164,8 +177,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _record(self, headers: dict[str, str], body: str, status: int,
                 out_body: str | None) -> None:
-        from oauthlib.common import Request
-
         form = dict(parse_qsl(body, keep_blank_values=True))
         method = presented_auth_method(Request(self._uri(), "POST", body, headers))[0]
         try:
@@ -207,7 +218,7 @@ class ProviderHTTPServer(ThreadingHTTPServer):
                 sock.shutdown(socket.SHUT_RDWR)
 
 
-def serve(provider: EmbeddedProvider, host: str, port: int) -> ProviderHTTPServer:
+def serve(provider: ProviderState, host: str, port: int) -> ProviderHTTPServer:
     """A bound server whose handler talks to ``provider``; call serve_forever to run it."""
     handler = type("EmbeddedProviderHandler", (_Handler,), {"provider": provider})
     return ProviderHTTPServer((host, port), handler)

@@ -8,13 +8,20 @@ from __future__ import annotations
 import secrets
 import threading
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from oauthlib.oauth2 import Server
+
+from cdata_oauth.provider.http import (
+    AUTHORIZE_PATH,
+    TOKEN_PATH,
+    USERINFO_PATH,
+    ProviderHTTPServer,
+    RecordedRequest,
+    serve,
+)
 from cdata_oauth.provider.store import Client, Store
 from cdata_oauth.provider.validator import ProviderValidator
-
-if TYPE_CHECKING:
-    from cdata_oauth.provider.http import ProviderHTTPServer, RecordedRequest
 
 __all__ = ["ACCESS_TOKEN_PREFIX", "REFRESH_TOKEN_PREFIX", "EmbeddedProvider"]
 
@@ -41,8 +48,6 @@ class EmbeddedProvider:
                  *, client_auth: str = "client_secret_basic", host: str = "127.0.0.1",
                  port: int = 0, scopes: frozenset[str] | None = None,
                  default_scopes: tuple[str, ...] = ("read",)) -> None:
-        from oauthlib.oauth2 import Server
-
         self.access_token_lifetime = access_token_lifetime
         self.rotate_refresh_tokens = rotate_refresh_tokens
         self.approve = True
@@ -86,8 +91,6 @@ class EmbeddedProvider:
     # --- lifecycle ---------------------------------------------------------------------
     def start(self) -> EmbeddedProvider:
         """Bind (port 0: a free port) and serve in a daemon thread; returns self."""
-        from cdata_oauth.provider.http import serve
-
         if self._httpd is not None:
             return self
         self._httpd = serve(self, self.host, self._port)
@@ -131,21 +134,15 @@ class EmbeddedProvider:
 
     @property
     def authorization_url(self) -> str:
-        from cdata_oauth.provider.http import AUTHORIZE_PATH
-
         return self.base_url + AUTHORIZE_PATH
 
     @property
     def token_url(self) -> str:
-        from cdata_oauth.provider.http import TOKEN_PATH
-
         return self.base_url + TOKEN_PATH
 
     @property
     def userinfo_url(self) -> str:
         """A protected resource answering 200 for a valid access token, 401 otherwise."""
-        from cdata_oauth.provider.http import USERINFO_PATH
-
         return self.base_url + USERINFO_PATH
 
     # --- what happened -----------------------------------------------------------------
