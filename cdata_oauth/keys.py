@@ -1,45 +1,54 @@
-"""The RSA signing key of OAuth 1.0a RSA-SHA1, read from the PKCS#12 (.pfx) file named by
-``Cert`` and opened with ``CertPassword``.
+"""Private keys from files: PEM (PKCS#8, PKCS#1, SEC1, encrypted or not, with or without
+certificates) or PKCS#12 (.pfx/.p12), opened with a password.
 
-Each way the file can be unusable (missing, unreadable, not PKCS#12, wrong password, no
-private key, not an RSA key) gets its own message, because each has a different fix.
-A PEM private key file is accepted too, since many providers hand out PEM keys.
+One loader serves every key the connector reads (``Cert`` for OAuth 1.0a RSA-SHA1,
+``SSLClientCert`` for TLS client certificates, and the keys that sign assertions). Each
+way a file can be unusable (missing, unreadable, neither format, wrong or missing
+password, no private key) has its own message naming the property, because each has a
+different fix; no message ever quotes the file's content or the password.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+from cryptography.hazmat.primitives.serialization import load_pem_private_key, pkcs12
 
 from cdata_oauth.exceptions import ProgrammingError
 
-if TYPE_CHECKING:
-    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+__all__ = ["KeyFile", "LoadedKey", "load_key", "load_signing_key"]
 
-__all__ = ["load_signing_key"]
+_KEY_BLOCK = re.compile(rb"-----BEGIN ([A-Z ]*)PRIVATE KEY-----.+?-----END \1PRIVATE KEY-----",
+                        re.S)
+
+
+@dataclass(frozen=True)
+class KeyFile:
+    """The properties that name a key file and its password, as messages name them."""
+
+    file_property: str
+    password_property: str
+
+
+@dataclass(frozen=True)
+class LoadedKey:
+    """A private key and the certificates that came with it (leaf first), if any."""
+
+    key: PrivateKeyTypes
+    certificates: tuple[x509.Certificate, ...]
+
+
+CERT = KeyFile("Cert", "CertPassword")
 
 
 def load_signing_key(cert: str, password: str | None) -> RSAPrivateKey:
-    """The RSA private key held by ``cert`` (a .pfx/.p12 file, or a PEM key file)."""
-    path = Path(cert).expanduser()
-    if not path.exists():
-        raise ProgrammingError(
-            f"Cert {cert!r} does not exist; set Cert to the path of the PFX (PKCS#12) file "
-            "that holds your RSA-SHA1 signing key.")
-    if not path.is_file():
-        raise ProgrammingError(f"Cert {cert!r} is not a file; point it at a .pfx file.")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ProgrammingError(
-            f"Cert {cert!r} cannot be read ({exc.strerror or type(exc).__name__}); check "
-            "its permissions.") from exc
-    if data.lstrip().startswith(b"-----BEGIN"):
-        key = _from_pem(cert, data, password)
-    else:
-        key = _from_pkcs12(cert, data, password)
-    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
-
+    """The RSA key of ``Cert`` (a .pfx/.p12 file, or a PEM key file) for RSA-SHA1."""
+    key = load_key(cert, password, CERT).key
     if not isinstance(key, RSAPrivateKey):
         raise ProgrammingError(
             f"Cert {cert!r} holds a {type(key).__name__.removeprefix('_')} key, not an RSA "
@@ -47,58 +56,81 @@ def load_signing_key(cert: str, password: str | None) -> RSAPrivateKey:
     return key
 
 
-def _from_pkcs12(cert: str, data: bytes, password: str | None) -> object:
-    from cryptography.hazmat.primitives.serialization import pkcs12
+def load_key(location: str, password: str | None, names: KeyFile) -> LoadedKey:
+    """The private key (and certificates) held by the file at ``location``."""
+    label = f"{names.file_property} {location!r}"
+    path = Path(location).expanduser()
+    if not path.exists():
+        raise ProgrammingError(
+            f"{label} does not exist; set {names.file_property} to the path of the PEM or "
+            "PFX (PKCS#12) file that holds the private key.")
+    if not path.is_file():
+        raise ProgrammingError(f"{label} is not a file; point it at a .pem or .pfx file.")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ProgrammingError(
+            f"{label} cannot be read ({exc.strerror or type(exc).__name__}); check its "
+            "permissions.") from exc
+    if b"-----BEGIN" in data:
+        return _from_pem(label, data, password, names)
+    return _from_pkcs12(label, data, password, names)
 
+
+def _from_pkcs12(label: str, data: bytes, password: str | None, names: KeyFile) -> LoadedKey:
     if not data.startswith(b"\x30"):  # a DER SEQUENCE, as every PKCS#12 file begins
         raise ProgrammingError(
-            f"Cert {cert!r} is not a PFX (PKCS#12) file; export the certificate with its "
-            "private key as .pfx/.p12 (or give a PEM private key file).")
-    # After CertPassword, try no password and the empty one: tools differ, and a password
-    # given for a file that has none is harmless.
+            f"{label} is not a PFX (PKCS#12) file nor a PEM file; export the certificate "
+            "with its private key as .pfx/.p12, or give a PEM private key file.")
+    # After the password, try none and the empty one: tools differ, and a password given
+    # for a file that has none is harmless.
     candidates = ([password.encode("utf-8")] if password else []) + [None, b""]
     for candidate in candidates:
         try:
-            key, _cert, _extra = pkcs12.load_key_and_certificates(data, candidate)
+            key, cert, extra = pkcs12.load_key_and_certificates(data, candidate)
         except ValueError:
             continue
         except Exception as exc:  # e.g. an unsupported algorithm inside the file
             raise ProgrammingError(
-                f"Cert {cert!r} cannot be read as PKCS#12 ({type(exc).__name__}).") from exc
+                f"{label} cannot be read as PKCS#12 ({type(exc).__name__}).") from exc
         if key is None:
             raise ProgrammingError(
-                f"Cert {cert!r} holds no private key (only certificates); export the PFX "
-                "with its private key.")
-        return key
-    if password:
+                f"{label} holds no private key (only certificates); export the PFX with "
+                "its private key.")
+        return LoadedKey(key, tuple(c for c in (cert, *extra) if c is not None))
+    raise ProgrammingError(_password_problem(label, password, names))
+
+
+def _from_pem(label: str, data: bytes, password: str | None, names: KeyFile) -> LoadedKey:
+    block = _KEY_BLOCK.search(data)
+    if block is None:
         raise ProgrammingError(
-            f"Cert {cert!r} cannot be opened with the CertPassword given: the password is "
-            "wrong (or the file is damaged).")
-    raise ProgrammingError(
-        f"Cert {cert!r} is protected by a password; set CertPassword.")
-
-
-def _from_pem(cert: str, data: bytes, password: str | None) -> object:
-    from cryptography.hazmat.primitives.serialization import load_pem_private_key
-
-    if b"PRIVATE KEY-----" not in data:
-        raise ProgrammingError(
-            f"Cert {cert!r} is a PEM file without a private key; RSA-SHA1 needs the private "
-            "key (a .pfx with its key, or a PEM private key file).")
+            f"{label} is a PEM file that holds no private key; put the private key in it "
+            "(with its certificate, where one is needed), or give a .pfx with its key.")
     try:
-        return load_pem_private_key(data, password.encode("utf-8") if password else None)
+        key = load_pem_private_key(block.group(0), password.encode("utf-8") if password
+                                   else None)
     except TypeError as exc:  # encrypted without a password, or a password for a plain key
         if password:
             raise ProgrammingError(
-                f"Cert {cert!r} is not encrypted; remove CertPassword.") from exc
-        raise ProgrammingError(
-            f"Cert {cert!r} is protected by a password; set CertPassword.") from exc
+                f"{label} is not encrypted; remove {names.password_property}.") from exc
+        raise ProgrammingError(_password_problem(label, None, names)) from exc
     except ValueError as exc:
         if password:
-            raise ProgrammingError(
-                f"Cert {cert!r} cannot be opened with the CertPassword given: the password "
-                "is wrong (or the file is damaged).") from exc
-        raise ProgrammingError(f"Cert {cert!r} holds no readable private key.") from exc
+            raise ProgrammingError(_password_problem(label, password, names)) from exc
+        raise ProgrammingError(f"{label} holds no readable private key.") from exc
     except Exception as exc:
-        raise ProgrammingError(
-            f"Cert {cert!r} cannot be read ({type(exc).__name__}).") from exc
+        raise ProgrammingError(f"{label} cannot be read ({type(exc).__name__}).") from exc
+    try:
+        certificates = tuple(x509.load_pem_x509_certificates(data)) \
+            if b"-----BEGIN CERTIFICATE-----" in data else ()
+    except ValueError as exc:
+        raise ProgrammingError(f"{label} holds a certificate that cannot be read.") from exc
+    return LoadedKey(key, certificates)
+
+
+def _password_problem(label: str, password: str | None, names: KeyFile) -> str:
+    if password:
+        return (f"{label} cannot be opened with the {names.password_property} given: the "
+                "password is wrong (or the file is damaged).")
+    return f"{label} is protected by a password; set {names.password_property}."

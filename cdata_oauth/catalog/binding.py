@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import difflib
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -187,8 +188,6 @@ def _given_arguments(script: Script, args: Args) -> dict[str, Any]:
 
 
 def _unknown_input(script: Script, name: str) -> str:
-    import difflib
-
     plain = [i.name for i in script.inputs if not i.prefix]
     families = [i.name.replace("*", "<name>") for i in script.inputs if i.prefix]
     close = difflib.get_close_matches(name.lower(), [p.lower() for p in plain], n=1)

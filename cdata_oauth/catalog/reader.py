@@ -10,6 +10,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import DefusedXMLParser
+
 from cdata_oauth.catalog.model import Script, ScriptInput, ScriptOutput
 from cdata_oauth.conversions import BOOL_WORDS, parse_bool
 from cdata_oauth.exceptions import ProgrammingError
@@ -40,8 +43,6 @@ class _LineBuilder(ET.TreeBuilder):
 
 def read_script(text: str | bytes, source: str, name: str | None = None) -> Script:
     """Parse one script; ``name`` (the file's stem) names the procedure."""
-    from defusedxml import DefusedXmlException
-    from defusedxml.ElementTree import DefusedXMLParser
 
     builder = _LineBuilder()
     parser = DefusedXMLParser(target=builder, forbid_dtd=True, forbid_entities=True,

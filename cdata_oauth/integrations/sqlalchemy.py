@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, types
 from sqlalchemy.engine import URL, default
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import CompileError, NoSuchTableError, SQLAlchemyError
 from sqlalchemy.sql import compiler
 
+import cdata_oauth
 from cdata_oauth import exceptions as dbapi_errors
 from cdata_oauth.config.properties import (
     ConnectionProperties,
@@ -26,6 +27,7 @@ from cdata_oauth.config.properties import (
 )
 from cdata_oauth.dbapi.systables import SYSTEM_TABLES
 from cdata_oauth.redaction import MASK, is_secret_name, scrub
+from cdata_oauth.sql import parse as sql
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -124,7 +126,6 @@ class CDataOAuthCompiler(compiler.SQLCompiler):
     def fetch_clause(self, select: Any, fetch_clause: Any = None, require_offset: bool = False,
                      use_literal_execute_for_simple_int: bool = False, **kw: Any) -> str:
         """``fetch(n)`` is written as LIMIT: the reader's executor runs no FETCH clause."""
-        from sqlalchemy.exc import CompileError
 
         if fetch_clause is None:
             options = select._fetch_clause_options or {}
@@ -176,8 +177,6 @@ class CDataOAuthDialect(default.DefaultDialect):
 
     @classmethod
     def import_dbapi(cls) -> ModuleType:
-        import cdata_oauth
-
         return cdata_oauth
 
     @classmethod
@@ -249,8 +248,6 @@ class CDataOAuthDialect(default.DefaultDialect):
 
     def get_columns(self, connection: Any, table_name: str, schema: str | None = None,
                     **kw: Any) -> list[Any]:
-        from sqlalchemy.exc import NoSuchTableError
-
         key = self._known_table(table_name, schema)
         if key is None:
             raise NoSuchTableError(table_name)
@@ -305,8 +302,6 @@ class CDataOAuthDialect(default.DefaultDialect):
 
     def get_view_definition(self, connection: Any, view_name: str,
                             schema: str | None = None, **kw: Any) -> str:
-        from sqlalchemy.exc import NoSuchTableError
-
         raise NoSuchTableError(view_name)
 
 
@@ -360,7 +355,6 @@ def _connector_error(context: ExceptionContext) -> BaseException | None:
 
 def _statement_secrets(statement: str, context: ExceptionContext) -> list[Any]:
     """Literal values the statement gives to secret inputs, and the connection's secrets."""
-    from cdata_oauth.sql import parse as sql
 
     secrets: list[Any] = []
     raw = None

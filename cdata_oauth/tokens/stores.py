@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +19,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
+
+import filelock
 
 from cdata_oauth.exceptions import OperationalError, ProgrammingError
 from cdata_oauth.redaction import mask
@@ -169,8 +172,6 @@ class _StoreLock:
             self._thread_lock.release()
 
     def _acquire_file(self) -> None:
-        import filelock
-
         assert self._lock_file is not None
         lock = filelock.FileLock(str(self._lock_file), timeout=LOCK_TIMEOUT, mode=0o600)
         try:
@@ -308,8 +309,6 @@ class FileTokenStore:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    import tempfile
-
     fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:

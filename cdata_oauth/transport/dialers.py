@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+import socks
+
 from cdata_oauth.exceptions import OperationalError
 from cdata_oauth.transport.proxyauth import ProxyAuth
 
@@ -101,8 +103,6 @@ class SocksDialer:
         self.hop, self.user, self.password = hop, user, password
 
     def connect(self, host: str, port: int, timeout: float | None) -> socket.socket:
-        import socks
-
         version = socks.SOCKS5 if self.hop.kind == "SOCKS5" else socks.SOCKS4
         sock = socks.socksocket()
         sock.set_proxy(version, self.hop.host, self.hop.port, rdns=version == socks.SOCKS5,

@@ -9,19 +9,21 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import re
 import ssl
 import tempfile
 from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
+from requests.utils import DEFAULT_CA_BUNDLE_PATH
+
 from cdata_oauth.exceptions import ProgrammingError
+from cdata_oauth.keys import KeyFile, load_key
 
 __all__ = ["build_context"]
 
 log = logging.getLogger("cdata_oauth")
 
-_KEY_BLOCK = re.compile(rb"-----BEGIN ([A-Z ]*)PRIVATE KEY-----.+?-----END \1PRIVATE KEY-----",
-                        re.S)
+CLIENT_CERT = KeyFile("SSLClientCert", "SSLClientCertPassword")
 
 
 def build_context(server_cert: str | None, client_cert: str | None,
@@ -58,8 +60,6 @@ def _cached_context(server_cert: str | None, _server_stamp: object, client_cert:
         context = ssl.create_default_context()
         context.load_verify_locations(cadata=_trusted_pem(server_cert))
     else:
-        from requests.utils import DEFAULT_CA_BUNDLE_PATH
-
         context = ssl.create_default_context(cafile=DEFAULT_CA_BUNDLE_PATH)
     if client_cert:
         _load_client_cert(context, client_cert, client_password)
@@ -84,36 +84,12 @@ def _trusted_pem(value: str) -> str:
 
 
 def _load_client_cert(context: ssl.SSLContext, location: str, password: str | None) -> None:
-    """Reads PEM or PKCS#12 with cryptography and hands ssl a key it can load."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.serialization import pkcs12
-
-    try:
-        data = Path(location).expanduser().read_bytes()
-    except OSError as exc:
-        raise ProgrammingError(f"SSLClientCert {location!r} cannot be read "
-                               f"({exc.strerror or exc}).") from None
-    secret = password.encode("utf-8") if password else None
-    try:
-        if b"-----BEGIN" in data:
-            certs = x509.load_pem_x509_certificates(data)
-            block = _KEY_BLOCK.search(data)
-            if block is None:
-                raise ProgrammingError(f"SSLClientCert {location!r} holds no private key; "
-                                       "put the key and the certificate in one PEM file.")
-            key = serialization.load_pem_private_key(block.group(0), secret)
-        else:
-            loaded_key, cert, extra = pkcs12.load_key_and_certificates(data, secret)
-            if loaded_key is None or cert is None:
-                raise ProgrammingError(f"SSLClientCert {location!r} (PKCS#12) holds no key "
-                                       "or no certificate.")
-            key, certs = loaded_key, [cert, *extra]
-    except (ValueError, TypeError) as exc:
-        hint = "the password is wrong or missing (SSLClientCertPassword)" \
-            if "password" in str(exc).lower() or "decrypt" in str(exc).lower() or secret \
-            else "it is neither PEM nor PKCS#12"
-        raise ProgrammingError(f"SSLClientCert {location!r} cannot be read: {hint}.") from None
+    """Reads PEM or PKCS#12 with the one key loader and hands ssl a key it can load."""
+    loaded = load_key(location, password, CLIENT_CERT)
+    if not loaded.certificates:
+        raise ProgrammingError(f"SSLClientCert {location!r} holds no certificate; put the "
+                               "certificate and its key in one PEM file, or give a PFX.")
+    key, certs = loaded.key, loaded.certificates
     # ssl only loads keys from files: write one encrypted with a throwaway password.
     throwaway = os.urandom(24).hex().encode()
     pem = key.private_bytes(
