@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime
 import decimal
-import difflib
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from cdata_oauth.config.inputs import Inputs
 from cdata_oauth.config.properties import REGISTRY, ConnectionProperties, PropertySpec
 from cdata_oauth.conversions import BOOL_WORDS, parse_bool
 from cdata_oauth.exceptions import DataError, ProgrammingError
+from cdata_oauth.names import did_you_mean
 from cdata_oauth.redaction import is_secret_name, mask
 
 __all__ = ["Args", "Binder"]
@@ -190,10 +190,7 @@ def _given_arguments(script: Script, args: Args) -> dict[str, Any]:
 def _unknown_input(script: Script, name: str) -> str:
     plain = [i.name for i in script.inputs if not i.prefix]
     families = [i.name.replace("*", "<name>") for i in script.inputs if i.prefix]
-    close = difflib.get_close_matches(name.lower(), [p.lower() for p in plain], n=1)
-    hint = ""
-    if close:
-        hint = " Did you mean " + next(p for p in plain if p.lower() == close[0]) + "?"
+    hint = did_you_mean(name, plain)
     accepted = ", ".join(plain + families) or "no inputs"
     return f"{script.name} has no input {name!r}.{hint} It accepts: {accepted}."
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 from cdata_oauth.catalog.model import Script
 from cdata_oauth.catalog.reader import read_script_file
 from cdata_oauth.exceptions import ProgrammingError
+from cdata_oauth.names import did_you_mean
 
 SCRIPT_SUFFIXES = (".rsb", ".api")
 _BUILTIN_DIR = Path(__file__).with_name("builtin")
@@ -58,10 +58,7 @@ class Catalog:
         if script is not None:
             return script
         names = sorted(s.name for s in self._scripts.values())
-        close = difflib.get_close_matches(name.lower(), [n.lower() for n in names], n=1)
-        hint = ""
-        if close:
-            hint = f" Did you mean {self._scripts[close[0]].name}?"
+        hint = did_you_mean(name, names)
         raise ProgrammingError(
             f"Unknown procedure {name!r}.{hint} Known procedures: {', '.join(names)}.")
 

@@ -7,13 +7,13 @@ name is rejected with a suggestion instead of being silently ignored. Other flow
 
 from __future__ import annotations
 
-import difflib
 import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from cdata_oauth.config.properties import PropertySpec, parse_connection_string
 from cdata_oauth.exceptions import ProgrammingError
+from cdata_oauth.names import did_you_mean
 
 __all__ = ["OPTIONS", "Options", "parse_other_options", "register_option"]
 
@@ -121,9 +121,6 @@ def parse_other_options(text: str | None) -> Options:
 
 def _unknown(name: str) -> str:
     known = sorted(spec.name for spec in _registry.values())
-    guesses = difflib.get_close_matches(name.lower(), list(_registry), n=3, cutoff=0.6)
-    hint = ""
-    if guesses:
-        hint = " Did you mean " + " or ".join(_registry[g].name for g in guesses) + "?"
+    hint = did_you_mean(name, (spec.name for spec in _registry.values()), most=3)
     return (f"Unknown OtherOptions option {name!r}.{hint} Known options: "
             f"{', '.join(known)}.")

@@ -6,13 +6,13 @@ Names are case-insensitive everywhere; the canonical spelling is the one in the 
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from cdata_oauth.conversions import BOOL_WORDS, parse_bool
 from cdata_oauth.exceptions import ProgrammingError
+from cdata_oauth.names import did_you_mean
 from cdata_oauth.redaction import is_secret_name, mask
 
 __all__ = [
@@ -155,10 +155,7 @@ def lookup_property(name: str) -> PropertySpec:
             field = name.strip()[len(prefix):]
             return PropertySpec(prefix + field, "An extra OAuth parameter.",
                                 secret=is_secret_name(field))
-    suggestions = difflib.get_close_matches(key, list(REGISTRY), n=3, cutoff=0.6)
-    hint = ""
-    if suggestions:
-        hint = " Did you mean " + " or ".join(REGISTRY[s].name for s in suggestions) + "?"
+    hint = did_you_mean(key, (spec.name for spec in REGISTRY.values()), most=3)
     raise ProgrammingError(f"Unknown connection property {name.strip()!r}.{hint} Correct its "
                            "spelling or remove it; names are case-insensitive.")
 
