@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["BOOL_WORDS", "parse_bool", "text_or_none"]
+__all__ = ["BOOL_WORDS", "optional_text", "parse_bool", "text_or_none", "whole_number"]
 
 _TRUE = frozenset(("TRUE", "YES", "ON", "1"))
 _FALSE = frozenset(("FALSE", "NO", "OFF", "0"))
@@ -37,3 +37,19 @@ def text_or_none(value: Any) -> str | None:
         return None
     text = str(value)
     return text if text.strip() else None
+
+
+def optional_text(value: Any) -> str | None:
+    """``str(value)``, or None when the value is missing (None or the empty string)."""
+    return None if value is None or value == "" else str(value)
+
+
+def whole_number(value: Any) -> int | None:
+    """A whole number from what a provider or a store wrote (``3600``, ``"3600"``,
+    ``"3600.0"``; a fraction is cut off); None when missing or not a number."""
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    try:
+        return int(float(value))
+    except (TypeError, ValueError, OverflowError):
+        return None

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cdata_oauth.catalog.model import Script
+from cdata_oauth.conversions import whole_number
 from cdata_oauth.dbapi.types import type_code_for
 
 Description = tuple[str, str, None, None, None, None, bool]
@@ -108,8 +109,5 @@ def _as_type(value: Any, xs_type: str) -> Any:
     if value is None or value == "":
         return None if xs_type != "string" else value
     if xs_type in ("int", "long", "integer"):
-        try:
-            return int(float(value))
-        except (TypeError, ValueError):
-            return None
+        return whole_number(value)
     return value

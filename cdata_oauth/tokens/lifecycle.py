@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from cdata_oauth.config.properties import ConnectionProperties
+from cdata_oauth.conversions import optional_text, whole_number
 from cdata_oauth.exceptions import InterfaceError, OAuthError, ProgrammingError
 from cdata_oauth.tokens.stores import (
     LocalTokenStore,
@@ -221,8 +222,8 @@ class TokenLifecycle:
             refresh = outputs.get(refresh_key) or sent \
                 or (previous.refresh_token if previous else None)
             token = Token(str(access), str(refresh) if refresh else None,
-                          _text(outputs.get(by_key.get("oauthtokensecret", ""))),
-                          _whole(outputs.get(by_key.get("expiresin", ""))), now_ms())
+                          optional_text(outputs.get(by_key.get("oauthtokensecret", ""))),
+                          whole_number(outputs.get(by_key.get("expiresin", ""))), now_ms())
             self.store.save(token)
 
     def __repr__(self) -> str:
@@ -232,14 +233,3 @@ class TokenLifecycle:
 def _expired(token: Token) -> bool:
     remaining = token.remaining()
     return remaining is not None and remaining <= 0
-
-
-def _text(value: Any) -> str | None:
-    return None if value in (None, "") else str(value)
-
-
-def _whole(value: Any) -> int | None:
-    try:
-        return None if value in (None, "") else int(float(value))
-    except (TypeError, ValueError):
-        return None
