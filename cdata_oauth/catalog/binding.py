@@ -159,8 +159,7 @@ def _merge(script: Script, properties: ConnectionProperties) -> _Base:
 
 def _given_arguments(script: Script, args: Args) -> dict[str, Any]:
     """The EXEC values by declared name; positional values take declared order."""
-    positional_inputs = [i for i in script.inputs if not i.prefix] \
-        if any(name is None for name, _ in args) else []
+    positional_inputs = script.positional_inputs
     given: dict[str, Any] = {}
     canonical_seen: dict[str, str] = {}
     for position, (name, value) in enumerate(args):
@@ -172,7 +171,7 @@ def _given_arguments(script: Script, args: Args) -> dict[str, Any]:
                     "(Input = value).")
             declared_name = positional_inputs[position].name
         else:
-            declared = script.find_input(name)
+            declared = script.input_at(name, position)
             if declared is None:
                 raise ProgrammingError(_unknown_input(script, name))
             declared_name = declared.name if not declared.prefix else \

@@ -69,3 +69,15 @@ class Script:
         if found is not None:
             return found
         return next((i for i in self._wildcard_inputs if i.accepts(name)), None)
+
+    @cached_property
+    def positional_inputs(self) -> tuple[ScriptInput, ...]:
+        """The inputs a positional EXEC value fills, in declared order (no families)."""
+        return tuple(i for i in self.inputs if not i.prefix)
+
+    def input_at(self, name: str | None, position: int) -> ScriptInput | None:
+        """The input an EXEC value gives: by ``name``, or by ``position`` when unnamed."""
+        if name is not None:
+            return self.find_input(name)
+        positional = self.positional_inputs
+        return positional[position] if position < len(positional) else None

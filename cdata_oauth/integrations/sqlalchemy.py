@@ -374,13 +374,10 @@ def _statement_secrets(statement: str, context: ExceptionContext) -> list[Any]:
             script = raw.catalog.lookup(template.procedure)
         except dbapi_errors.Error:
             script = None
-    positional = [i for i in script.inputs if not i.prefix] if script is not None else []
     for position, (name, slot) in enumerate(template.args):
         if slot.kind != sql.LITERAL or slot.value is None:
             continue
-        declared = script.find_input(name) if script is not None and name else None
-        if declared is None and name is None and position < len(positional):
-            declared = positional[position]
+        declared = script.input_at(name, position) if script is not None else None
         if (declared is not None and declared.secret) or \
                 is_secret_name(declared.name if declared is not None else (name or "")):
             secrets.append(slot.value)

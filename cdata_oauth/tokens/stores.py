@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sys
 import tempfile
 import threading
@@ -364,18 +365,40 @@ def default_location(client_id: str | None, token_url: str | None) -> str:
     return str(config_folder() / "cdata_oauth" / f"tokens-{key}.json")
 
 
+StoreFactory = Callable[[str], TokenStore]
+"""Opens the store a location names (the whole location, scheme included)."""
+
+
+def _open_memory(location: str) -> TokenStore:
+    identifier = location[len(MEMORY_PREFIX):]
+    if not identifier:
+        raise ProgrammingError(
+            "OAuthSettingsLocation 'memory://' needs an id, e.g. memory://myjob; "
+            "connections using the same id share their tokens.")
+    return MemoryTokenStore(identifier)
+
+
+STORE_SCHEMES: dict[str, StoreFactory] = {"memory": _open_memory}
+"""URL scheme -> the factory of its store; a new store is a new entry. A location with no
+``scheme://`` is a file path."""
+
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
 def open_store(location: str) -> TokenStore:
-    """The store a location names: ``memory://<id>`` or a file path."""
-    if location.lower().startswith(MEMORY_PREFIX):
-        identifier = location[len(MEMORY_PREFIX):]
-        if not identifier:
-            raise ProgrammingError(
-                "OAuthSettingsLocation 'memory://' needs an id, e.g. memory://myjob; "
-                "connections using the same id share their tokens.")
-        return MemoryTokenStore(identifier)
+    """The store a location names: ``<scheme>://...`` of ``STORE_SCHEMES``, or a file path."""
     if not location.strip():
         raise ProgrammingError("OAuthSettingsLocation is empty; give a file path or "
                                "memory://<id>.")
+    scheme = _SCHEME.match(location.strip())
+    if scheme is not None:
+        factory = STORE_SCHEMES.get(scheme.group(1).lower())
+        if factory is None:
+            known = ", ".join(f"{name}://" for name in sorted(STORE_SCHEMES))
+            raise ProgrammingError(
+                f"OAuthSettingsLocation uses {scheme.group(1)}://, which no token store "
+                f"serves; use one of {known}, or a file path.")
+        return factory(location.strip())
     path = Path(location).expanduser()
     if path.is_dir():
         raise ProgrammingError(
