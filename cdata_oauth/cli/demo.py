@@ -15,13 +15,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import requests
+
+import cdata_oauth
 from cdata_oauth.cli.tabular import render_table
 from cdata_oauth.exceptions import Error, OAuthError
+from cdata_oauth.provider import EmbeddedProvider
 from cdata_oauth.redaction import is_secret_name
 
 if TYPE_CHECKING:
     from cdata_oauth.dbapi.connection import Connection
-    from cdata_oauth.provider import EmbeddedProvider
 
 __all__ = ["HttpBrowser", "main", "run_demo"]
 
@@ -42,7 +45,6 @@ class HttpBrowser(webbrowser.BaseBrowser):
     def open(self, url: str, new: int = 0, autoraise: bool = True) -> bool:
         if not self.active:
             return False
-        import requests
 
         with requests.Session() as session:
             session.trust_env = False  # loopback only: never through a proxy
@@ -111,8 +113,6 @@ def _run_steps(connection: Connection, provider: EmbeddedProvider,
 
 def run_demo(out: Callable[[str], None] = print, timeout: int = 30) -> int:
     """Run the demo, writing lines with ``out``; returns the exit status."""
-    import cdata_oauth
-    from cdata_oauth.provider import EmbeddedProvider
 
     browser = demo_browser()
     with EmbeddedProvider() as provider:

@@ -13,11 +13,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
+from cdata_oauth import __version__, connect
 from cdata_oauth.cli.tabular import FORMATS, render
+from cdata_oauth.config.properties import parse_connection_string
 from cdata_oauth.exceptions import Error
+from cdata_oauth.lazy import resolve
 from cdata_oauth.redaction import is_secret_name, scrub
 
 __all__ = ["main"]
@@ -47,8 +50,6 @@ def _property(text: str) -> tuple[str, str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from cdata_oauth import __version__
-
     parser = _Parser(
         prog=PROG,
         description="Run one cdata_oauth statement (e.g. EXEC GetOAuthAccessToken ...) and "
@@ -72,7 +73,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Connect, execute, fetch: the columns and rows of the statement's result."""
-    from cdata_oauth import connect
 
     properties = dict(args.properties)
     with connect(args.connection, **properties) as connection:
@@ -83,7 +83,6 @@ def run(args: argparse.Namespace) -> tuple[list[str], list[tuple[Any, ...]]]:
 
 def _secrets(args: argparse.Namespace) -> list[str]:
     """What an error line must not show: secret properties and every ? value."""
-    from cdata_oauth.config.properties import parse_connection_string
 
     pairs = list(args.properties)
     with contextlib.suppress(Error):  # a malformed string already failed, masked
@@ -101,8 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["demo"]:
-        from cdata_oauth.cli.demo import main as demo_main
-
+        demo_main: Callable[[list[str]], int] = resolve("cdata_oauth.cli.demo:main")
         return demo_main(arguments[1:])
     try:
         args = build_parser().parse_args(arguments)
