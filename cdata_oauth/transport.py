@@ -115,8 +115,12 @@ class Transport:
         """Send one request and read its whole answer; failures are PEP 249 exceptions.
 
         ``secrets=[...]``: the statement's secret values, masked in the log wherever they
-        appear (a server may echo them in its answer)."""
-        with self.log.masking(kwargs.pop("secrets", ())):
+        appear (a server may echo them in its answer), and, with the transport's own
+        secrets, in the records urllib3 and the others make meanwhile (``logguard``)."""
+        from .logguard import in_use
+
+        secrets = list(kwargs.pop("secrets", ()))
+        with self.log.masking(secrets), in_use([*secrets, *self.log.secrets]):
             if not self._timeout:
                 return self._request(method, url, **kwargs)
             # Socket timeouts bound each read; this alarm bounds the whole request (a
