@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from .alarms import schedule
 from .exceptions import Error, OperationalError, ProgrammingError
-from .neterrors import caused_by, reason, tls_reason
+from .neterrors import caused_by, masked_cause, reason, tls_reason
 
 if TYPE_CHECKING:
     import requests
@@ -166,7 +166,7 @@ class Transport:
             error = self._translate(exc, method, host)
             self._log_request(method, url, prepared)
             self.log.failure(method, url, str(error))
-            raise error from exc
+            raise error from masked_cause(exc, prepared.url or url)
         for earlier in response.history:  # redirects, when the caller allowed them
             self._log_request(method, earlier.url, earlier.request)
             self._log_response(method, earlier, earlier.content, start)
