@@ -2,7 +2,9 @@
 
 Masking is by name (headers such as Authorization; fields such as client_secret, code,
 refresh_token in URLs, form and JSON bodies) and, as a last pass, by value (the known
-secret settings of the transport), so a secret is hidden wherever it turns up.
+secret settings of the transport), so a secret is hidden wherever it turns up. The same
+functions mask URLs quoted in error messages and, through ``logguard``, the log records
+that oauthlib, urllib3 and requests make.
 """
 
 from __future__ import annotations
@@ -16,10 +18,10 @@ import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
-from urllib.parse import parse_qsl, quote, quote_plus, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 from .exceptions import OperationalError, ProgrammingError
-from .redaction import MASK, is_secret_name, scrub
+from .redaction import MASK, SECRET_WORDS, is_secret_name, scrub
 
 __all__ = ["HttpLog", "mask_text", "mask_url"]
 
@@ -33,9 +35,24 @@ _NOT_SECRET_FIELDS = frozenset({"code_challenge", "code_challenge_method", "toke
                                 "response_type", "grant_type", "token_endpoint_auth_method",
                                 "oauth_signature_method", "oauth_callback_confirmed"})
 MAX_LOGGED_BODY = 64 * 1024
-# name=value (URLs, forms, headers) and "name": "value" (JSON-ish text)
-_PAIR = re.compile(r"""(?P<name>[A-Za-z0-9_.:\-]+)(?P<sep>=|"\s*:\s*")"""
-                   r"""(?P<value>(?:\\.|[^&"\s,;}])*)""")
+# Where a field's value follows its name: name=value (URLs, forms, headers), "name": "value"
+# (JSON), 'name': 'value' and ('name', 'value') (Python reprs, as oauthlib logs its
+# parameters), and name%3Dvalue (a percent-encoded query, the OAuth 1.0a signature base
+# string, whose fields end at an encoded & or the end).
+_NAME = r"(?P<name>[A-Za-z0-9_.:\-]+)"
+_WORD_START = r"(?<![A-Za-z0-9_.:\-])"  # a name starts a word: no retry inside each word
+_PAIRS = (  # (what the text must hold for the pattern to match at all, the pattern)
+    (("=", ":"), re.compile(_WORD_START + r"(?P<pre>)" + _NAME
+                            + r"""(?P<sep>=|"\s*:\s*")(?P<value>(?:\\.|[^&"\s,;}])*)""")),
+    (("'",), re.compile(r"(?P<pre>')" + _NAME + r"""(?P<sep>'\s*[:,]\s*(?P<q>['"]))"""
+                        r"(?P<value>(?:\\.|(?!(?P=q)).)*)")),
+    (("%3D", "%3d"), re.compile(
+        r"(?:(?P<pre>%26|%2526)|" + _WORD_START + ")" + _NAME
+        + r"(?P<sep>%3D|%253D)(?P<value>(?:[^%&\s]|%(?!26|2526))*)", re.IGNORECASE)),
+)
+#: Every secret field name holds one of these (lower-case): text without any has none.
+_HINTS = (*SECRET_WORDS, *_EXTRA_SECRET_FIELDS)
+_USERINFO = re.compile(r"^(?P<lead>[A-Za-z][A-Za-z0-9+.\-]*://|//)?[^/?#\s]*@")
 
 
 def is_secret_field(name: str) -> bool:
@@ -46,21 +63,31 @@ def is_secret_field(name: str) -> bool:
 
 
 def mask_text(text: str) -> str:
-    """Masks the values of secret-named fields in free text (query strings, JSON, ...)."""
+    """Masks the values of secret-named fields in free text (query strings, JSON, reprs,
+    encoded base strings ...)."""
     def sub(match: re.Match[str]) -> str:
         if match.group("value") and is_secret_field(match.group("name")):
-            return match.group("name") + match.group("sep") + MASK
+            return (match.group("pre") or "") + match.group("name") + match.group("sep") + MASK
         return match.group(0)
 
-    return _PAIR.sub(sub, text)
+    lowered = text.lower()
+    if not any(hint in lowered for hint in _HINTS):
+        return text
+    for needles, pattern in _PAIRS:
+        if any(needle in text for needle in needles):
+            text = pattern.sub(sub, text)
+    return text
 
 
 def mask_url(url: str) -> str:
-    """The URL with secret query values and any user:password@ masked."""
+    """The URL with secret query and fragment values and any user:password@ masked; also
+    a malformed URL, or a host given with user:password@ and no scheme."""
     try:
         parts = urlsplit(url)
     except ValueError:
-        return mask_text(url)
+        parts = None
+    if parts is None or not parts.netloc:
+        return mask_text(_USERINFO.sub(lambda m: (m.group("lead") or "") + MASK + "@", url))
     netloc = parts.netloc
     if "@" in netloc:
         netloc = MASK + "@" + netloc.rsplit("@", 1)[1]
@@ -167,9 +194,8 @@ class HttpLog:
     @contextlib.contextmanager
     def masking(self, secrets: Iterable[object]) -> Iterator[None]:
         """While inside, also mask these values (a statement's client secret, tokens...,
-        which a server may echo anywhere in its answer), as given and form-encoded."""
-        extra = [str(s) for s in secrets if s not in (None, "")]
-        extra += [quote(s, safe="") for s in extra] + [quote_plus(s) for s in extra]
+        which a server may echo anywhere in its answer), in every form ``scrub`` knows."""
+        extra = [s for s in secrets if s not in (None, "")]
         previous = getattr(self._local, "extra", [])
         self._local.extra = [*previous, *extra]
         try:

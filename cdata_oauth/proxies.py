@@ -17,6 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 from .dialers import Dialer, DirectDialer, Hop, HopDialer, SocksDialer, TunnelDialer
 from .exceptions import NotSupportedError, OperationalError, ProgrammingError
+from .httplog import mask_url
 from .proxyauth import ProxyAuth
 
 __all__ = ["Route", "Router"]
@@ -75,7 +76,7 @@ class Router:
         if kind == "NONE":
             if server:
                 raise ProgrammingError(
-                    f"Firewall_Server is {server!r} but Firewall_Type is NONE; set "
+                    f"Firewall_Server is {mask_url(server)!r} but Firewall_Type is NONE; set "
                     "Firewall_Type to TUNNEL, SOCKS4 or SOCKS5, or remove Firewall_Server.")
             return DirectDialer()
         if not server:
@@ -282,8 +283,8 @@ def _check_host(name: str, host: str) -> None:
             or "\\" in host or any(ord(c) < 32 or ord(c) == 127 for c in host) \
             or not _brackets_ok(host):
         raise ProgrammingError(
-            f"{name} is {host!r}; give only a host name or address (no scheme, path, user or "
-            "spaces), and the port separately.")
+            f"{name} is {mask_url(host)!r}; give only a host name or address (no scheme, "
+            "path, user or spaces), and the port separately.")
 
 
 def _brackets_ok(host: str) -> bool:

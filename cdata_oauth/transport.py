@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from .alarms import schedule
 from .exceptions import Error, OperationalError, ProgrammingError
-from .neterrors import caused_by, reason, tls_reason
+from .neterrors import caused_by, masked_cause, reason, tls_reason
 
 if TYPE_CHECKING:
     import requests
@@ -115,8 +115,12 @@ class Transport:
         """Send one request and read its whole answer; failures are PEP 249 exceptions.
 
         ``secrets=[...]``: the statement's secret values, masked in the log wherever they
-        appear (a server may echo them in its answer)."""
-        with self.log.masking(kwargs.pop("secrets", ())):
+        appear (a server may echo them in its answer), and, with the transport's own
+        secrets, in the records urllib3 and the others make meanwhile (``logguard``)."""
+        from .logguard import in_use
+
+        secrets = list(kwargs.pop("secrets", ()))
+        with self.log.masking(secrets), in_use([*secrets, *self.log.secrets]):
             if not self._timeout:
                 return self._request(method, url, **kwargs)
             # Socket timeouts bound each read; this alarm bounds the whole request (a
@@ -162,7 +166,7 @@ class Transport:
             error = self._translate(exc, method, host)
             self._log_request(method, url, prepared)
             self.log.failure(method, url, str(error))
-            raise error from exc
+            raise error from masked_cause(exc, prepared.url or url)
         for earlier in response.history:  # redirects, when the caller allowed them
             self._log_request(method, earlier.url, earlier.request)
             self._log_response(method, earlier, earlier.content, start)
