@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from cdata_oauth.exceptions import OperationalError, ProgrammingError
 from cdata_oauth.oauth.urls import check_callback_url, is_loopback_host
+from cdata_oauth.redaction import mask_url
 
 __all__ = ["CallbackListener", "open_browser"]
 
@@ -131,14 +132,16 @@ class CallbackListener:
         parts = urlsplit(callback_url or "")
         if parts.scheme.lower() != "http" or not is_loopback_host(parts.hostname):
             raise ProgrammingError(
-                f"CallbackURL {callback_url!r} cannot be served by this process: AuthMode=APP "
-                "listens on a loopback http URL such as http://127.0.0.1:33333/callback. Use "
+                f"CallbackURL {mask_url(callback_url)!r} cannot be served by this process: "
+                "AuthMode=APP listens on a loopback http URL such as "
+                "http://127.0.0.1:33333/callback. Use "
                 "such a CallbackURL, or AuthMode=WEB to exchange a code your own web "
                 "application received.")
         try:
             port = parts.port or 0
         except ValueError as exc:
-            raise ProgrammingError(f"CallbackURL {callback_url!r} has an invalid port.") from exc
+            raise ProgrammingError(
+                f"CallbackURL {mask_url(callback_url)!r} has an invalid port.") from exc
         host = (parts.hostname or "").strip("[]")
         bind_host, family = _bind_address(host)
         self.timeout = None if timeout in (None, 0) else float(timeout)
@@ -172,8 +175,8 @@ class CallbackListener:
             if remaining is not None and remaining <= 0:
                 raise OperationalError(
                     f"Authorization timed out waiting for the browser after {self.timeout:g} "
-                    f"seconds (Timeout) on {self.redirect_uri}; complete the sign-in in the "
-                    "browser sooner, or raise Timeout.")
+                    f"seconds (Timeout) on {mask_url(self.redirect_uri)}; complete the sign-in "
+                    "in the browser sooner, or raise Timeout.")
             server.timeout = 0.5 if remaining is None else min(0.5, remaining)
             server.handle_request()
         assert server.result is not None

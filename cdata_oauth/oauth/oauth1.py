@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from cdata_oauth.config.options import Options, parse_other_options
 from cdata_oauth.conversions import text_or_none
 from cdata_oauth.exceptions import NotSupportedError, OAuthError, OperationalError, ProgrammingError
+from cdata_oauth.logguard import in_use
 from cdata_oauth.oauth.urls import check_callback_url, check_url
 from cdata_oauth.redaction import MASK, is_secret_name, scrub
 
@@ -254,9 +255,11 @@ class _Flow:
 def authorization_url(invocation: Invocation) -> Mapping[str, Any]:
     """``GetOAuthAuthorizationURL``: a request token and the URL that authorizes it."""
     flow = _Flow.of(invocation)
-    token, secret = flow.request_token(text_or_none(flow.get("CallbackURL")) or "oob")
-    return {"URL": flow.authorize_url(token), "OAuthAccessToken": token,
-            "OAuthTokenSecret": secret, "State": None, "PKCEVerifier": None}
+    with in_use(flow.secrets):
+        token, secret = flow.request_token(text_or_none(flow.get("CallbackURL")) or "oob")
+        url = flow.authorize_url(token)
+    return {"URL": url, "OAuthAccessToken": token, "OAuthTokenSecret": secret,
+            "State": None, "PKCEVerifier": None}
 
 
 def get_access_token(invocation: Invocation) -> Mapping[str, Any]:
@@ -272,9 +275,8 @@ def get_access_token(invocation: Invocation) -> Mapping[str, Any]:
             f"GrantType={grant} is an OAuth 2.0 grant; OAuth 1.0a has only the three-legged "
             "flow. Set OAuthVersion=2.0, or leave GrantType unset.")
     flow = _Flow.of(invocation)
-    if invocation.inputs.get("AuthMode") == "WEB":
-        return _web(flow)
-    return _app(flow)
+    with in_use(flow.secrets):
+        return _web(flow) if invocation.inputs.get("AuthMode") == "WEB" else _app(flow)
 
 
 def _web(flow: _Flow) -> dict[str, Any]:

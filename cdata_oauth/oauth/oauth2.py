@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 from cdata_oauth.config.options import Options, parse_other_options
 from cdata_oauth.conversions import text_or_none
 from cdata_oauth.exceptions import OAuthError, ProgrammingError
+from cdata_oauth.logguard import in_use
 from cdata_oauth.oauth.loopback import CallbackListener, open_browser
 from cdata_oauth.oauth.responses import oauth_error_from_fields, parse_token_response
 from cdata_oauth.oauth.urls import check_callback_url, check_url
@@ -138,7 +139,7 @@ class _Flow:
         transport = self.invocation.context.transport(self.invocation.inputs)
         response = transport.request("POST", url, data=body.encode("utf-8"), headers=headers,
                                      secrets=self.secrets)
-        host = urlsplit(url).hostname or url
+        host = urlsplit(url).hostname or "the server"
         parsed = parse_token_response(
             response.status_code, response.headers.get("Content-Type"), response.text,
             secrets=self.secrets, what=f"The token endpoint at {host}",
@@ -149,6 +150,11 @@ class _Flow:
 def get_access_token(invocation: Invocation) -> Mapping[str, Any]:
     """Run the grant that GrantType (and AuthMode, for CODE) names; return the outputs."""
     flow = _Flow.of(invocation)
+    with in_use(flow.secrets):
+        return _grant(flow)
+
+
+def _grant(flow: _Flow) -> dict[str, Any]:
     grant = str(flow.get("GrantType") or "CODE").upper()
     if grant == "CODE":
         if str(flow.get("AuthMode") or "APP").upper() == "WEB":
@@ -170,14 +176,15 @@ def authorization_url(invocation: Invocation) -> Mapping[str, Any]:
     connection needs neither.
     """
     flow = _Flow.of(invocation)
-    auth_url = flow.url("OAuthAuthorizationURL", "to build the authorization URL")
-    flow.require("OAuthClientId", "to build the authorization URL")
-    state = text_or_none(flow.get("State")) or _new_state()
-    callback = text_or_none(flow.get("CallbackURL"))
-    if callback is not None:
-        check_callback_url(callback)
-    verifier, url = _build_authorization_url(flow, auth_url, callback, state)
-    _remember_pending(flow, state, verifier)
+    with in_use(flow.secrets):
+        auth_url = flow.url("OAuthAuthorizationURL", "to build the authorization URL")
+        flow.require("OAuthClientId", "to build the authorization URL")
+        state = text_or_none(flow.get("State")) or _new_state()
+        callback = text_or_none(flow.get("CallbackURL"))
+        if callback is not None:
+            check_callback_url(callback)
+        verifier, url = _build_authorization_url(flow, auth_url, callback, state)
+        _remember_pending(flow, state, verifier)
     return {"URL": url, "State": state, "PKCEVerifier": verifier}
 
 

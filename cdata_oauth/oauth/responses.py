@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import parse_qsl, quote_plus
+from urllib.parse import parse_qsl
 
 from cdata_oauth.exceptions import OAuthError, OperationalError
-from cdata_oauth.redaction import is_secret_name, scrub
+from cdata_oauth.redaction import is_secret_name, mask_url, scrub
 
 __all__ = ["TokenResponse", "oauth_error_from_fields", "parse_token_response"]
 
@@ -105,8 +105,6 @@ def parse_token_response(status: int, content_type: str | None, body: str,
 
 def redirect_message(what: str, status: int, headers: Mapping[str, str] | None) -> str:
     """Redirects of token requests are never followed: the credentials would go along."""
-    from cdata_oauth.transport.httplog import mask_url
-
     location = _header(headers, "Location")
     target = f" to {mask_url(location)!r}" if location else ""
     return (f"{what} answered HTTP {status}, a redirect{target}. Token requests are not "
@@ -158,7 +156,7 @@ def oauth_error_from_fields(fields: Mapping[str, Any], status: int | None,
     if description:
         shown.append(f"error_description={scrub(description, secrets)!r}")
     if uri:
-        shown.append(f"error_uri={scrub(uri, secrets)}")
+        shown.append(f"error_uri={scrub(mask_url(uri), secrets)}")
     where = f" (HTTP {status})" if status is not None else ""
     return OAuthError(f"{what} refused the request{where}: " + ", ".join(shown) + ".",
                       error=error, description=description, uri=uri, status=status)
@@ -170,7 +168,6 @@ def excerpt(body: str, secrets: Iterable[object] = (),
     values = [*secrets]
     if fields:
         values.extend(v for k, v in fields.items() if is_secret_name(k) and isinstance(v, str))
-    values.extend(quote_plus(str(v)) for v in list(values) if v not in (None, ""))
     text = scrub(body, values)
     text = " ".join(text.split())
     if not text:

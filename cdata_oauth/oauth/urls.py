@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, urlsplit
 
 from cdata_oauth.exceptions import ProgrammingError
-from cdata_oauth.redaction import scrub
+from cdata_oauth.redaction import mask_url
 
 if TYPE_CHECKING:
     from cdata_oauth.config.options import Options
@@ -35,7 +35,7 @@ def check_url(name: str, url: str, options: Options) -> None:
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not parts.hostname:
         raise ProgrammingError(
-            f"{name} {scrub(url, [])!r} is not an http(s) URL; give the provider's full URL, "
+            f"{name} {mask_url(url)!r} is not an http(s) URL; give the provider's full URL, "
             "e.g. https://provider.example/oauth/token.")
     if scheme == "http" and not is_loopback_host(parts.hostname) and \
             not options["AllowInsecureHTTP"]:
@@ -50,8 +50,6 @@ def parse_url(name: str, url: str) -> SplitResult:
 
     urlsplit silently drops tabs and line breaks and lets a backslash hide the real
     host, so such characters are refused rather than sent somewhere unexpected."""
-    from cdata_oauth.transport.httplog import mask_url
-
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018  (raises for a port that is not 0..65535)
@@ -75,6 +73,6 @@ def check_callback_url(url: str, oob: bool = False) -> None:
     parts = parse_url("CallbackURL", url)
     if not parts.scheme or (parts.scheme.lower() in ("http", "https") and not parts.hostname):
         raise ProgrammingError(
-            f"CallbackURL {scrub(url, [])!r} is not an absolute URL; give the redirect URL "
+            f"CallbackURL {mask_url(url)!r} is not an absolute URL; give the redirect URL "
             "registered with the provider, e.g. https://app.example/callback or "
             "http://127.0.0.1:33333/callback.")

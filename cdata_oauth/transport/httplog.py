@@ -1,127 +1,25 @@
 """LogFile and the ``cdata_oauth`` logger: each request and response, secrets masked.
 
-Masking is by name (headers such as Authorization; fields such as client_secret, code,
-refresh_token in URLs, form and JSON bodies) and, as a last pass, by value (the known
-secret settings of the transport), so a secret is hidden wherever it turns up.
+Every line goes through ``redaction``'s masking: by name (headers such as Authorization;
+fields such as client_secret, code, refresh_token in URLs, form and JSON bodies) and, as a
+last pass, by value (the known secret settings of the transport).
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime
-import json
 import logging
 import os
-import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
-from urllib.parse import parse_qsl, quote, quote_plus, urlsplit, urlunsplit
 
 from cdata_oauth.exceptions import OperationalError, ProgrammingError
-from cdata_oauth.redaction import MASK, is_secret_name, scrub
+from cdata_oauth.redaction import mask_body, mask_headers, mask_url, scrub
 
-__all__ = ["HttpLog", "mask_text", "mask_url"]
+__all__ = ["HttpLog"]
 
 log = logging.getLogger("cdata_oauth")
-
-SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie",
-                            "x-api-key"})
-_EXTRA_SECRET_FIELDS = frozenset({"oauth_signature", "assertion", "client_assertion",
-                                  "signature", "sig", "id_token", "session_state"})
-_NOT_SECRET_FIELDS = frozenset({"code_challenge", "code_challenge_method", "token_type",
-                                "response_type", "grant_type", "token_endpoint_auth_method",
-                                "oauth_signature_method", "oauth_callback_confirmed"})
-MAX_LOGGED_BODY = 64 * 1024
-# name=value (URLs, forms, headers) and "name": "value" (JSON-ish text)
-_PAIR = re.compile(r"""(?P<name>[A-Za-z0-9_.:\-]+)(?P<sep>=|"\s*:\s*")"""
-                   r"""(?P<value>(?:\\.|[^&"\s,;}])*)""")
-
-
-def is_secret_field(name: str) -> bool:
-    lowered = name.lower()
-    if lowered in _NOT_SECRET_FIELDS:
-        return False
-    return lowered in _EXTRA_SECRET_FIELDS or is_secret_name(lowered)
-
-
-def mask_text(text: str) -> str:
-    """Masks the values of secret-named fields in free text (query strings, JSON, ...)."""
-    def sub(match: re.Match[str]) -> str:
-        if match.group("value") and is_secret_field(match.group("name")):
-            return match.group("name") + match.group("sep") + MASK
-        return match.group(0)
-
-    return _PAIR.sub(sub, text)
-
-
-def mask_url(url: str) -> str:
-    """The URL with secret query values and any user:password@ masked."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return mask_text(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        netloc = MASK + "@" + netloc.rsplit("@", 1)[1]
-    query = _mask_form(parts.query) if parts.query else ""
-    return urlunsplit((parts.scheme, netloc, parts.path, query, mask_text(parts.fragment)))
-
-
-def _mask_form(text: str) -> str:
-    pairs = parse_qsl(text, keep_blank_values=True)
-    if not pairs:
-        return mask_text(text)
-    return "&".join(
-        f"{quote(k, safe='')}={MASK if v and is_secret_field(k) else quote(v, safe='')}"
-        for k, v in pairs)
-
-
-def _mask_json(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: (MASK if is_secret_field(str(k)) and v not in (None, "") else _mask_json(v))
-                for k, v in value.items()}
-    if isinstance(value, list):
-        return [_mask_json(v) for v in value]
-    return value
-
-
-def mask_body(body: bytes | str | None, content_type: str | None) -> str:
-    """A printable, masked body: JSON and forms by structure, anything else by pattern."""
-    if body in (None, b"", ""):
-        return ""
-    raw = body if isinstance(body, bytes) else str(body).encode("utf-8")
-    cut = len(raw) > MAX_LOGGED_BODY
-    text = raw[:MAX_LOGGED_BODY].decode("utf-8", "replace")
-    ctype = (content_type or "").lower()
-    shown: str | None = None
-    if "json" in ctype or text.lstrip().startswith(("{", "[")):
-        try:
-            shown = json.dumps(_mask_json(json.loads(text)), ensure_ascii=False)
-        except ValueError:
-            shown = None
-    if shown is None and ("x-www-form-urlencoded" in ctype or
-                          re.fullmatch(r"[^\s=&]+=[^\s&]*(&[^\s=&]+=[^\s&]*)*", text.strip())):
-        shown = _mask_form(text.strip())
-    if shown is None:
-        shown = mask_text(text)
-    return shown + (f"\n[... {len(raw) - MAX_LOGGED_BODY} more bytes not logged]" if cut else "")
-
-
-def mask_headers(headers: Mapping[str, str]) -> list[str]:
-    lines = []
-    for name, value in headers.items():
-        if name.lower() in SECRET_HEADERS:
-            scheme, _, rest = str(value).partition(" ")
-            shown = f"{scheme} {MASK}" if rest and scheme.isalpha() and len(scheme) < 20 \
-                else MASK
-        elif name.lower() in ("location", "content-location", "referer"):
-            shown = mask_url(str(value))
-        else:
-            shown = mask_text(str(value))
-        lines.append(f"{name}: {shown}")
-    return lines
-
 
 class HttpLog:
     """Writes records to LogFile (owner-only, appended) and to the logger at DEBUG."""
@@ -167,9 +65,8 @@ class HttpLog:
     @contextlib.contextmanager
     def masking(self, secrets: Iterable[object]) -> Iterator[None]:
         """While inside, also mask these values (a statement's client secret, tokens...,
-        which a server may echo anywhere in its answer), as given and form-encoded."""
-        extra = [str(s) for s in secrets if s not in (None, "")]
-        extra += [quote(s, safe="") for s in extra] + [quote_plus(s) for s in extra]
+        which a server may echo anywhere in its answer), in every form ``scrub`` knows."""
+        extra = [s for s in secrets if s not in (None, "")]
         previous = getattr(self._local, "extra", [])
         self._local.extra = [*previous, *extra]
         try:

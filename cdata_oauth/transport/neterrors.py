@@ -5,8 +5,29 @@ from __future__ import annotations
 
 import socket
 import ssl
+from urllib.parse import urlsplit
 
-__all__ = ["caused_by", "chain", "reason", "tls_reason"]
+from cdata_oauth.logguard import mask_live
+from cdata_oauth.redaction import mask_url
+
+__all__ = ["MaskedCause", "caused_by", "chain", "masked_cause", "reason", "tls_reason"]
+
+
+class MaskedCause(Exception):
+    """What a network library raised, as text with its secrets masked."""
+
+
+def masked_cause(exc: BaseException, url: str) -> MaskedCause:
+    """The cause to chain a PEP 249 error to instead of ``exc``: urllib3 and requests
+    quote the request target ("Max retries exceeded with url: /token?client_secret=..."),
+    so the original would show it in every printed traceback."""
+    text = f"{type(exc).__module__}.{type(exc).__qualname__}: {exc}"
+    parts = urlsplit(url)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    for quoted in (url, target):  # the URL as sent, and as urllib3 quotes it
+        if quoted:
+            text = text.replace(quoted, mask_url(quoted))
+    return MaskedCause(mask_live(text))
 
 
 def chain(exc: BaseException) -> list[BaseException]:

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from cdata_oauth.exceptions import NotSupportedError, OperationalError, ProgrammingError
+from cdata_oauth.redaction import mask_url
 from cdata_oauth.transport.dialers import (
     Dialer,
     DirectDialer,
@@ -82,7 +83,7 @@ class Router:
         if kind == "NONE":
             if server:
                 raise ProgrammingError(
-                    f"Firewall_Server is {server!r} but Firewall_Type is NONE; set "
+                    f"Firewall_Server is {mask_url(server)!r} but Firewall_Type is NONE; set "
                     "Firewall_Type to TUNNEL, SOCKS4 or SOCKS5, or remove Firewall_Server.")
             return DirectDialer()
         if not server:
@@ -289,8 +290,8 @@ def _check_host(name: str, host: str) -> None:
             or "\\" in host or any(ord(c) < 32 or ord(c) == 127 for c in host) \
             or not _brackets_ok(host):
         raise ProgrammingError(
-            f"{name} is {host!r}; give only a host name or address (no scheme, path, user or "
-            "spaces), and the port separately.")
+            f"{name} is {mask_url(host)!r}; give only a host name or address (no scheme, "
+            "path, user or spaces), and the port separately.")
 
 
 def _brackets_ok(host: str) -> bool:

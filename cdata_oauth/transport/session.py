@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from cdata_oauth.exceptions import Error, OperationalError, ProgrammingError
 from cdata_oauth.transport.deadlines import schedule
-from cdata_oauth.transport.neterrors import caused_by, reason, tls_reason
+from cdata_oauth.transport.neterrors import caused_by, masked_cause, reason, tls_reason
 
 if TYPE_CHECKING:
     import requests
@@ -115,8 +115,12 @@ class Transport:
         """Send one request and read its whole answer; failures are PEP 249 exceptions.
 
         ``secrets=[...]``: the statement's secret values, masked in the log wherever they
-        appear (a server may echo them in its answer)."""
-        with self.log.masking(kwargs.pop("secrets", ())):
+        appear (a server may echo them in its answer), and, with the transport's own
+        secrets, in the records urllib3 and the others make meanwhile (``logguard``)."""
+        from cdata_oauth.logguard import in_use
+
+        secrets = list(kwargs.pop("secrets", ()))
+        with self.log.masking(secrets), in_use([*secrets, *self.log.secrets]):
             if not self._timeout:
                 return self._request(method, url, **kwargs)
             # Socket timeouts bound each read; this alarm bounds the whole request (a
@@ -147,7 +151,7 @@ class Transport:
             prepared = self.session.prepare_request(requests.Request(method, url, **kwargs))
         except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
                 requests.exceptions.InvalidSchema, ValueError) as exc:
-            from cdata_oauth.transport.httplog import mask_url
+            from cdata_oauth.redaction import mask_url
 
             raise ProgrammingError(f"The URL {mask_url(url)!r} cannot be used: "
                                    f"{type(exc).__name__}.") from None
@@ -162,7 +166,7 @@ class Transport:
             error = self._translate(exc, method, host)
             self._log_request(method, url, prepared)
             self.log.failure(method, url, str(error))
-            raise error from exc
+            raise error from masked_cause(exc, prepared.url or url)
         for earlier in response.history:  # redirects, when the caller allowed them
             self._log_request(method, earlier.url, earlier.request)
             self._log_response(method, earlier, earlier.content, start)

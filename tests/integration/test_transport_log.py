@@ -19,7 +19,7 @@ import requests
 import cdata_oauth
 from cdata_oauth.exceptions import ProgrammingError
 from cdata_oauth.provider import EmbeddedProvider
-from cdata_oauth.transport.httplog import mask_body, mask_headers, mask_url
+from cdata_oauth.redaction import mask_body, mask_headers, mask_url
 from tests.servers.squid import Squid
 from tests.transport_support import row_of, transport
 
