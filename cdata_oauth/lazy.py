@@ -9,10 +9,11 @@ flows, the transport) and resolved through ``resolve`` the first time it is need
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from functools import cache
 from typing import Any
 
-__all__ = ["resolve"]
+__all__ = ["optional_module", "resolve"]
 
 
 @cache
@@ -20,3 +21,11 @@ def resolve(target: str) -> Any:
     """The attribute named by ``"module:attribute"``, importing the module once."""
     module_name, _, attribute = target.partition(":")
     return getattr(importlib.import_module(module_name), attribute)
+
+
+def optional_module(name: str) -> Any:
+    """A module of an optional extra (e.g. ``spnego`` for NTLM), or None when the extra is
+    not installed."""
+    if importlib.util.find_spec(name.partition(".")[0]) is None:
+        return None
+    return importlib.import_module(name)

@@ -6,7 +6,8 @@ from typing import Any
 
 import cdata_oauth
 from cdata_oauth.provider import EmbeddedProvider
-from cdata_oauth.transport.session import Transport, TransportSettings
+from cdata_oauth.transport.session import Transport
+from cdata_oauth.transport.settings import TransportSettings
 
 
 def row_of(cursor: cdata_oauth.Cursor) -> dict[str, Any]:

@@ -7,13 +7,20 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cdata_oauth.config.inputs import Inputs
 from cdata_oauth.config.properties import ConnectionProperties
-from cdata_oauth.transport.session import Transport, TransportSettings
+from cdata_oauth.lazy import resolve
+from cdata_oauth.transport.settings import TransportSettings
+
+if TYPE_CHECKING:
+    from cdata_oauth.transport.session import Transport
 
 __all__ = ["TRANSPORTS_PER_THREAD", "ConnectionContext"]
+
+TRANSPORT = "cdata_oauth.transport.session:Transport"
+"""Loaded at a connection's first request: requests and the rest of transport come with it."""
 
 TRANSPORTS_PER_THREAD = 8
 """Distinct transport settings a thread keeps open; the least recently used is closed."""
@@ -56,13 +63,18 @@ class ConnectionContext:
             if transport is not None:
                 cache.move_to_end(settings)
         if transport is None:
-            transport = Transport(settings)
+            transport = self.new_transport(settings)
             with self._cache_lock:
                 cache[settings] = transport
                 while len(cache) > TRANSPORTS_PER_THREAD:
                     stale.append(cache.popitem(last=False)[1])
         for old in stale:
             old.close()
+        return transport
+
+    def new_transport(self, settings: TransportSettings) -> Transport:
+        """A transport of its own for these settings (the first loads the transport layer)."""
+        transport: Transport = resolve(TRANSPORT)(settings)
         return transport
 
     @property

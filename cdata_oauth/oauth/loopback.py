@@ -13,6 +13,7 @@ import socketserver
 import sys
 import threading
 import time
+import webbrowser
 from collections.abc import Callable
 from types import TracebackType
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
@@ -201,8 +202,6 @@ def _print_url(url: str) -> None:
 
 
 def _open(url: str) -> None:
-    import webbrowser
-
     try:
         opened = webbrowser.open(url)
     except (webbrowser.Error, OSError):

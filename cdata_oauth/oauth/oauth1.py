@@ -18,10 +18,18 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+from oauthlib.common import add_params_to_uri, extract_params
+from oauthlib.oauth1 import Client
+
 from cdata_oauth.config.options import Options, parse_other_options
 from cdata_oauth.conversions import text_or_none
 from cdata_oauth.exceptions import NotSupportedError, OAuthError, OperationalError, ProgrammingError
+from cdata_oauth.keys import load_signing_key
 from cdata_oauth.logguard import in_use
+from cdata_oauth.oauth.loopback import CallbackListener, open_browser
+from cdata_oauth.oauth.responses import redirect_message, retry_note
 from cdata_oauth.oauth.urls import check_callback_url, check_url
 from cdata_oauth.redaction import MASK, is_secret_name, scrub
 
@@ -58,8 +66,6 @@ _USE_INSTEAD = {"oauth_consumer_key": "OAuthClientId", "oauth_token": "OAuthAcce
 
 def _sign_rsa_sha1(base_string: str | bytes, client: Any) -> str:
     """RSASSA-PKCS1-v1_5 with SHA-1 over the base string (RFC 5849 section 3.4.3)."""
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import padding
 
     key: RSAPrivateKey | None = getattr(client, "private_key", None)
     if key is None:
@@ -73,7 +79,6 @@ def _sign_rsa_sha1(base_string: str | bytes, client: Any) -> str:
 def _client_class() -> type[Any]:
     """oauthlib's Client with RSA-SHA1 signed by ``cryptography`` and oauth_version
     optional; a subclass, so oauthlib's process-wide method table stays untouched."""
-    from oauthlib.oauth1 import Client
 
     class _Client(Client):  # type: ignore[misc]
         SIGNATURE_METHODS = {**Client.SIGNATURE_METHODS, "RSA-SHA1": _sign_rsa_sha1}
@@ -143,7 +148,6 @@ def _signer(inputs: Any, options: Options) -> Signer:
             raise ProgrammingError(
                 "SignMethod=RSA-SHA1 needs Cert: the path of the PFX (PKCS#12) file that "
                 "holds your RSA private key (and CertPassword when it has one).")
-        from cdata_oauth.keys import load_signing_key
 
         key = load_signing_key(cert, text_or_none(inputs.get("CertPassword")))
     elif secret is None:
@@ -206,8 +210,6 @@ class _Flow:
             body = post_data
             headers["Content-Type"] = _content_type(post_data)
             if self.extras:
-                from oauthlib.common import add_params_to_uri
-
                 url = add_params_to_uri(url, list(self.extras.items()))
         elif self.extras:
             body = urlencode(self.extras)
@@ -237,8 +239,6 @@ class _Flow:
         return token, secret
 
     def authorize_url(self, token: str) -> str:
-        from oauthlib.common import add_params_to_uri
-
         url = self.url("OAuthAuthorizationURL", "(where the user grants access)")
         return str(add_params_to_uri(url, [("oauth_token", token), *self.extras.items()]))
 
@@ -293,8 +293,6 @@ def _web(flow: _Flow) -> dict[str, Any]:
 
 
 def _app(flow: _Flow) -> dict[str, Any]:
-    from cdata_oauth.oauth.loopback import CallbackListener, open_browser
-
     callback = text_or_none(flow.get("CallbackURL")) or DEFAULT_APP_CALLBACK
     with CallbackListener(callback, flow.get("Timeout")) as listener:
         token, secret = flow.request_token(listener.redirect_uri)
@@ -412,7 +410,6 @@ def _from_params(params: Mapping[str, str], secrets: list[object]) -> tuple[str,
 
 def _answer(response: requests.Response, what: str, secrets: list[object]) -> dict[str, str]:
     """The fields of a form-encoded provider answer; anything else raises, masked."""
-    from cdata_oauth.oauth.responses import redirect_message, retry_note
 
     status = response.status_code
     if 300 <= status < 400:
@@ -522,7 +519,6 @@ def _outputs(fields: Mapping[str, str]) -> dict[str, Any]:
 def _content_type(body: str) -> str:
     """The Content-Type of a PostData body: a form when it parses as one (its parameters
     are then signed), JSON when it looks like JSON, else plain text (body hash signed)."""
-    from oauthlib.common import extract_params
 
     stripped = body.strip()
     if stripped[:1] in ("{", "["):

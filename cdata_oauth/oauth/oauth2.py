@@ -13,6 +13,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
+from oauthlib.common import generate_token
+from oauthlib.oauth2 import (
+    BackendApplicationClient,
+    Client,
+    LegacyApplicationClient,
+    WebApplicationClient,
+)
+
 from cdata_oauth.config.options import Options, parse_other_options
 from cdata_oauth.conversions import text_or_none
 from cdata_oauth.exceptions import OAuthError, ProgrammingError
@@ -22,8 +30,6 @@ from cdata_oauth.oauth.responses import oauth_error_from_fields, parse_token_res
 from cdata_oauth.oauth.urls import check_callback_url, check_url
 
 if TYPE_CHECKING:
-    from oauthlib.oauth2 import Client
-
     from cdata_oauth.oauth.operations import Invocation
 
 __all__ = ["DEFAULT_APP_CALLBACK", "authorization_url", "get_access_token"]
@@ -103,13 +109,6 @@ class _Flow:
         return params
 
     def client(self, kind: str) -> Client:
-        from oauthlib.oauth2 import (
-            BackendApplicationClient,
-            Client,
-            LegacyApplicationClient,
-            WebApplicationClient,
-        )
-
         classes: dict[str, type[Client]] = {
             "CODE": WebApplicationClient, "PASSWORD": LegacyApplicationClient,
             "CLIENT": BackendApplicationClient, "REFRESH": Client}
@@ -193,7 +192,6 @@ def authorization_url(invocation: Invocation) -> Mapping[str, Any]:
 def _build_authorization_url(flow: _Flow, auth_url: str, redirect_uri: str | None,
                              state: str) -> tuple[str | None, str]:
     """(PKCE verifier or None, URL) built by oauthlib's WebApplicationClient."""
-    from oauthlib.oauth2 import WebApplicationClient
 
     client = flow.client("CODE")
     assert isinstance(client, WebApplicationClient)
@@ -324,8 +322,6 @@ def _state_mismatch(against: str) -> OAuthError:
 
 
 def _new_state() -> str:
-    from oauthlib.common import generate_token
-
     return str(generate_token(32))
 
 

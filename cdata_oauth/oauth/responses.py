@@ -7,8 +7,10 @@ else is shown as the status and a short, secret-masked excerpt of the body.
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Iterable, Mapping
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -114,8 +116,6 @@ def redirect_message(what: str, status: int, headers: Mapping[str, str] | None) 
 
 def retry_note(headers: Mapping[str, str] | None) -> str:
     """' The server asks to retry after ...' when the answer has a Retry-After header."""
-    import datetime
-    from email.utils import parsedate_to_datetime
 
     value = (_header(headers, "Retry-After") or "").strip()
     if not value:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from urllib.request import parse_http_list
 
 from cdata_oauth.exceptions import NotSupportedError, OperationalError, ProgrammingError
+from cdata_oauth.lazy import optional_module
 
 __all__ = ["ProxyAuth"]
 
@@ -188,8 +189,8 @@ class NtlmHandshake:
     connection."""
 
     def __init__(self, user: str, password: str, host: str, label: str) -> None:
-        import spnego
-
+        spnego = optional_module("spnego")
+        assert spnego is not None, "Router refuses NTLM when pyspnego is missing"
         self.label = label
         self._context = spnego.client(user, password, hostname=host, service="HTTP",
                                       protocol="ntlm")
@@ -209,11 +210,10 @@ class NtlmHandshake:
         return None
 
     def _step(self, token: bytes | None) -> bytes:
-        from spnego.exceptions import SpnegoError
-
+        errors = optional_module("spnego.exceptions")
         try:
             out = self._context.step(token)
-        except (SpnegoError, ValueError) as exc:
+        except (errors.SpnegoError, ValueError) as exc:
             raise OperationalError(f"NTLM with the {self.label} failed "
                                    f"({type(exc).__name__}).") from exc
         if not out:

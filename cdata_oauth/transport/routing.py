@@ -8,12 +8,17 @@ first hop, so a proxy and a firewall together work: the proxy is reached through
 from __future__ import annotations
 
 import contextlib
+import importlib.util
+import ipaddress
 import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
+from urllib.request import getproxies_environment
+
+from requests.utils import get_environ_proxies, select_proxy
 
 from cdata_oauth.exceptions import NotSupportedError, OperationalError, ProgrammingError
 from cdata_oauth.redaction import mask_url
@@ -215,9 +220,6 @@ _BYPASS = ProxySpec("", 0, None, None, "NONE", None, "AUTO")
 
 def _environment_proxy(url: str, defaults: tuple[Any, ...]) -> ProxySpec | None:
     """HTTP(S)_PROXY / NO_PROXY for this URL; ``_BYPASS`` when NO_PROXY exempts it."""
-    from urllib.request import getproxies_environment
-
-    from requests.utils import get_environ_proxies, select_proxy
 
     if not getproxies_environment():
         return None
@@ -270,7 +272,6 @@ def _check_auth(spec: ProxySpec) -> None:
 
 def _ntlm_missing() -> NotSupportedError | None:
     """None when NTLM can be done (the pyspnego package is installed)."""
-    import importlib.util
 
     if importlib.util.find_spec("spnego") is not None:
         return None
@@ -298,7 +299,6 @@ def _brackets_ok(host: str) -> bool:
     """Square brackets only around a whole IPv6 address, e.g. [::1]."""
     if "[" not in host and "]" not in host:
         return True
-    import ipaddress
 
     if not (host.startswith("[") and host.endswith("]")):
         return False

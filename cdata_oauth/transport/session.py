@@ -13,83 +13,36 @@ import contextlib
 import socket
 import ssl
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
+import requests
+from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError
+from urllib3.exceptions import HTTPError as Urllib3Error
+
 from cdata_oauth.exceptions import Error, OperationalError, ProgrammingError
+from cdata_oauth.logguard import in_use
+from cdata_oauth.redaction import mask_url
+from cdata_oauth.transport.adapter import RoutedAdapter
 from cdata_oauth.transport.deadlines import schedule
+from cdata_oauth.transport.httplog import HttpLog
 from cdata_oauth.transport.neterrors import caused_by, masked_cause, reason, tls_reason
+from cdata_oauth.transport.routing import Router
+from cdata_oauth.transport.settings import TransportSettings
+from cdata_oauth.transport.tls import build_context
 
-if TYPE_CHECKING:
-    import requests
+__all__ = ["MAX_RESPONSE_BYTES", "Transport"]
 
-__all__ = ["MAX_RESPONSE_BYTES", "TRANSPORT_KEYS", "Transport", "TransportSettings"]
-
-TRANSPORT_KEYS = (
-    "Timeout", "LogFile", "Proxy_Auto", "Proxy_Server", "Proxy_Port", "Proxy_User",
-    "Proxy_Password", "Proxy_AuthScheme", "Proxy_AuthToken", "Proxy_SSLType",
-    "Firewall_Type", "Firewall_Server", "Firewall_Port", "Firewall_User", "Firewall_Password",
-    "SSLServerCert", "SSLClientCert", "SSLClientCertPassword",
-)
-SECRET_KEYS = ("Proxy_Password", "Proxy_AuthToken", "Firewall_Password",
-               "SSLClientCertPassword")
 MAX_RESPONSE_BYTES = 1024 * 1024
 _CHUNK = 16 * 1024
 _GRACE = 0.5  # seconds a body may still arrive in when headers came at the very deadline
 _SEND_KEYS = frozenset({"timeout", "allow_redirects", "proxies", "verify", "cert", "stream"})
 
 
-@dataclass(frozen=True)
-class TransportSettings:
-    """The inputs that shape HTTP, as one hashable value (a key for session reuse)."""
-
-    values: tuple[tuple[str, Any], ...]
-
-    @classmethod
-    def from_inputs(cls, inputs: Mapping[str, Any]) -> TransportSettings:
-        return cls(tuple((key, inputs.get(key)) for key in TRANSPORT_KEYS))
-
-    def get(self, key: str) -> Any:
-        return dict(self.values).get(key)
-
-    @property
-    def timeout(self) -> float | None:
-        seconds = self.get("Timeout")
-        if seconds is None or seconds == 0:
-            return None
-        try:
-            value = float(seconds)
-        except (TypeError, ValueError):
-            raise ProgrammingError(f"Timeout is {seconds!r}; it must be a number of seconds "
-                                   "(0 means no limit).") from None
-        if value < 0:
-            raise ProgrammingError(f"Timeout is {seconds!r}; it must be 0 (no limit) or more.")
-        return value
-
-    def secrets(self) -> list[Any]:
-        return [self.get(k) for k in SECRET_KEYS if self.get(k) not in (None, "")]
-
-    def __repr__(self) -> str:
-        from cdata_oauth.redaction import mask
-
-        shown = ", ".join(f"{k}={mask(v) if k in SECRET_KEYS else repr(v)}"
-                          for k, v in self.values if v is not None)
-        return f"TransportSettings({shown})"
-
-
 class Transport:
     """A configured session; ``request`` raises only PEP 249 exceptions."""
 
     def __init__(self, settings: TransportSettings) -> None:
-        import requests
-
-        from cdata_oauth.transport.adapter import RoutedAdapter
-        from cdata_oauth.transport.httplog import HttpLog
-        from cdata_oauth.transport.routing import Router
-        from cdata_oauth.transport.tls import build_context
-
         self.settings = settings
         self.max_response_bytes = MAX_RESPONSE_BYTES
         timeout = settings.timeout  # validates Timeout before any request
@@ -117,7 +70,6 @@ class Transport:
         ``secrets=[...]``: the statement's secret values, masked in the log wherever they
         appear (a server may echo them in its answer), and, with the transport's own
         secrets, in the records urllib3 and the others make meanwhile (``logguard``)."""
-        from cdata_oauth.logguard import in_use
 
         secrets = list(kwargs.pop("secrets", ()))
         with self.log.masking(secrets), in_use([*secrets, *self.log.secrets]):
@@ -137,8 +89,6 @@ class Transport:
                 alarm.cancel()
 
     def _request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        import requests
-
         timeout = self._timeout
         kwargs.setdefault("timeout", (timeout, timeout) if timeout else None)
         kwargs.setdefault("allow_redirects", False)
@@ -151,8 +101,6 @@ class Transport:
             prepared = self.session.prepare_request(requests.Request(method, url, **kwargs))
         except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
                 requests.exceptions.InvalidSchema, ValueError) as exc:
-            from cdata_oauth.redaction import mask_url
-
             raise ProgrammingError(f"The URL {mask_url(url)!r} cannot be used: "
                                    f"{type(exc).__name__}.") from None
         try:
@@ -191,7 +139,6 @@ class Transport:
         ``read1`` does at most one socket read per call, each bounded by what is left of
         the deadline, so a server that drips a byte at a time cannot stretch Timeout (a
         plain ``read(n)`` would wait for n bytes, one short timeout per byte)."""
-        from urllib3.exceptions import HTTPError as Urllib3Error
 
         limit = self.max_response_bytes
         declared = response.headers.get("Content-Length", "")
@@ -244,9 +191,6 @@ class Transport:
             "seconds (Timeout); raise Timeout or check that the server answers.")
 
     def _translate(self, exc: BaseException, method: str, host: str) -> Error:
-        import requests
-        from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError
-
         if isinstance(exc, requests.exceptions.Timeout) or caused_by(exc, ReadTimeoutError) \
                 or caused_by(exc, TimeoutError):
             if self._timeout is None:

@@ -10,7 +10,8 @@ from collections.abc import Iterator
 import pytest
 
 from cdata_oauth.exceptions import OperationalError, ProgrammingError
-from cdata_oauth.transport.session import MAX_RESPONSE_BYTES, TransportSettings
+from cdata_oauth.transport.session import MAX_RESPONSE_BYTES
+from cdata_oauth.transport.settings import TransportSettings
 from tests.servers.squid import free_port
 from tests.servers.tls import TokenServer
 from tests.transport_support import client_form, transport

@@ -19,6 +19,7 @@ import pytest
 
 import cdata_oauth
 from cdata_oauth.oauth import context as context_module
+from cdata_oauth.transport.session import Transport
 from tests.core_support import ECHO_OP, Recorder, echo_location, registered, row_dict
 
 # -- module -------------------------------------------------------------------------------
@@ -420,13 +421,13 @@ def test_each_thread_gets_its_own_transport_and_the_cache_is_bounded(
         conn: cdata_oauth.Connection, monkeypatch: pytest.MonkeyPatch) -> None:
     closed: list[object] = []
 
-    class CountingTransport(context_module.Transport):
+    class CountingTransport(Transport):
         def close(self) -> None:
             closed.append(self)
             super().close()
 
-    monkeypatch.setattr(context_module, "Transport", CountingTransport)
     context = conn.context
+    monkeypatch.setattr(context, "new_transport", CountingTransport)
     inputs = {"Timeout": 5}
     first = context.transport(inputs)
     assert context.transport(inputs) is first
