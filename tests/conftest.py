@@ -24,6 +24,7 @@ pytest_plugins = [
     "tests.servers.oauth1_provider",
     "tests.servers.tls",
     "tests.servers.hostile",
+    "tests.servers.oidc_provider",
 ]
 
 
