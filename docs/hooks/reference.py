@@ -49,57 +49,61 @@ def _shown_default(value: Any) -> str:
     return code(value)
 
 
-def _kind(kind: str) -> str:
+_KINDS = {"string": "text", "int": "whole number", "long": "whole number",
+          "integer": "whole number", "double": "number", "bool": "flag", "boolean": "flag",
+          "datetime": "date and time"}
+
+
+def type_cell(kind: str, allowed: Sequence[str] = (), secret: bool = False) -> str:
+    """What a value must be: its type, or the values allowed; and whether it is secret."""
+    text = ("one of " + ", ".join(code(v) for v in allowed)) if allowed else \
+        _KINDS.get(kind, kind)
+    return text + (", **secret**" if secret else "")
+
+
+def _flags_note() -> str:
     from cdata_oauth.conversions import BOOL_WORDS
 
-    return {"string": "text", "int": "whole number", "bool": f"flag ({BOOL_WORDS})",
-            "enum": "choice"}.get(kind, kind)
+    return (f"A *flag* takes {BOOL_WORDS}, in any case; *one of* values match in any case. "
+            "A **secret** value is masked in every `repr`, message and log.")
 
 
 # --- The tables ----------------------------------------------------------------------
 
 def properties_reference() -> str:
     """Every connection property ``ConnectionProperties`` accepts, in registry order."""
-    from cdata_oauth.catalog.lookup import builtin_scripts
     from cdata_oauth.config.properties import REGISTRY, WILDCARD_PREFIXES, lookup_property
 
-    scripts = sorted(builtin_scripts().values(), key=lambda s: s.name)
-
-    def inputs_of(name: str) -> str:
-        return ", ".join(s.name for s in scripts if s.find_input(name) is not None)
-
-    rows = [[code(spec.name), _kind(spec.kind), _shown_default(spec.default),
-             ", ".join(code(v) for v in spec.allowed), "yes" if spec.secret else "",
-             inputs_of(spec.name), cell(spec.description)] for spec in REGISTRY.values()]
+    rows = [[code(spec.name), type_cell(spec.kind, spec.allowed, spec.secret),
+             _shown_default(spec.default), cell(spec.description)]
+            for spec in REGISTRY.values()]
     for prefix in WILDCARD_PREFIXES:
         example = lookup_property(prefix + "x")
-        rows.append([code(prefix + "<name>"), _kind(example.kind), "", "",
-                     "when `<name>` looks secret", inputs_of(prefix + "x"),
+        rows.append([code(prefix + "<name>"), type_cell(example.kind) + ", **secret** when "
+                     "`<name>` looks secret", "",
                      cell(example.description) + " Any name after the prefix is accepted."])
     intro = (f"{len(REGISTRY)} properties, plus the `OAuthParam:` family. Names are "
-             "case-insensitive. *Secret* properties are masked in every `repr`, message "
-             "and log. *Input of* names the built-in procedures that also take the property "
-             "as an input of the same name (an `EXEC` value wins over the property).")
-    return intro + "\n\n" + table(
-        ["Property", "Type", "Default", "Allowed values", "Secret", "Input of", "Description"],
-        rows)
+             "case-insensitive. " + _flags_note() + " A property with the name of a "
+             "procedure's input supplies that input when the `EXEC` does not "
+             "([built-in procedures](procedures.md)).")
+    return intro + "\n\n" + table(["Property", "Type", "Default", "Description"], rows)
 
 
 def options_reference() -> str:
     """Every ``OtherOptions`` option in the registry."""
     from cdata_oauth.config.options import OPTIONS
 
-    rows = [[code(spec.name), _kind(spec.kind), _shown_default(spec.default),
-             ", ".join(code(v) for v in spec.allowed), cell(spec.description)]
+    rows = [[code(spec.name), type_cell(spec.kind, spec.allowed, spec.secret),
+             _shown_default(spec.default), cell(spec.description)]
             for spec in sorted(OPTIONS.values(), key=lambda s: s.name.lower())]
-    return table(["Option", "Type", "Default", "Values", "Description"], rows)
+    return _flags_note() + "\n\n" + table(["Option", "Type", "Default", "Description"], rows)
 
 
 def procedures_reference() -> str:
     """Each built-in procedure: what it does, its operation, fixed values, inputs, outputs."""
     from cdata_oauth.catalog.lookup import builtin_scripts
 
-    sections = []
+    sections = [_flags_note()]
     for script in sorted(builtin_scripts().values(), key=lambda s: s.name):
         parts = [f"## {script.name}", "", cell(script.description), "",
                  f"Runs the operation `{script.operation}`."]
@@ -108,14 +112,16 @@ def procedures_reference() -> str:
         if fixed:
             parts.append("Fixed by the script (no property or input can change them): "
                          + ", ".join(fixed) + ".")
-        parts += ["", "**Inputs**", "", table(
-            ["Input", "Type", "Default", "Values", "Required", "Description"],
-            [[code(i.name), code(i.xs_type), code(i.default),
-              ", ".join(code(v) for v in i.values), "yes" if i.required else "",
-              cell(i.description)] for i in script.inputs])]
-        parts += ["", "**Outputs** (the columns of the result row, in this order)", "", table(
+        parts += ["", "**Inputs**, in declared order (the order of positional values)", "",
+                  table(["Input", "Type", "Default", "Description"],
+                        [[code(i.name), type_cell(i.xs_type, i.values, i.secret),
+                          code(i.default),
+                          ("**Required.** " if i.required else "") + cell(i.description)]
+                         for i in script.inputs])]
+        parts += ["", "**Outputs**, the columns of the result row in this order", "", table(
             ["Output", "Type", "Description"],
-            [[code(o.name), code(o.xs_type), cell(o.description)] for o in script.outputs])]
+            [[code(o.name), type_cell(o.xs_type), cell(o.description)]
+             for o in script.outputs])]
         sections.append("\n".join(parts))
     return "\n\n".join(sections) + "\n\n" + operations_reference()
 

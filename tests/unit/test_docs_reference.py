@@ -46,8 +46,8 @@ def test_each_property_row_shows_its_default_allowed_values_and_description() ->
     rows = {row.split(" | ")[0].strip("| `"): row for row in text.splitlines()
             if row.startswith("| `")}
     assert "`60`" in rows["Timeout"] and "whole number" in rows["Timeout"]
-    assert "`CODE`, `PASSWORD`, `CLIENT`, `REFRESH`" in rows["GrantType"]
-    assert "| yes |" in rows["OAuthClientSecret"]
+    assert "one of `CODE`, `PASSWORD`, `CLIENT`, `REFRESH`" in rows["GrantType"]
+    assert "**secret**" in rows["OAuthClientSecret"] and "**secret**" not in rows["Scope"]
     assert "`FALSE`" in rows["Proxy_Auto"]
     for spec in REGISTRY.values():
         assert reference.cell(spec.description) in rows[spec.name]
