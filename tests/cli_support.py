@@ -12,9 +12,10 @@ from typing import Any
 
 
 def console_script() -> str:
-    """The installed script next to this interpreter, else on PATH; fails loudly."""
+    """The ``cdata-oauth`` that PATH gives (what a user typing it runs), else the one next
+    to this interpreter (a virtualenv that is not activated); fails loudly."""
     beside = Path(sys.executable).with_name("cdata-oauth")
-    found = str(beside) if beside.exists() else shutil.which("cdata-oauth")
+    found = shutil.which("cdata-oauth") or (str(beside) if beside.exists() else None)
     if not found:
         raise AssertionError("the cdata-oauth console script is not installed; run "
                              "'pip install -e .' (it comes from setup.cfg entry_points)")

@@ -1,11 +1,13 @@
 """``cdata-oauth demo``, run as the README says (the installed console script, in its own
-process, with no browser and no extra servers): every grant's row must appear."""
+process, with no browser and no extra servers): every grant's row must appear, and the
+output is the one the getting-started page shows."""
 
 from __future__ import annotations
 
 import re
 
 from tests.cli_support import run_cli
+from tests.docs_support import DOCS, blocks
 
 GRANTS = ("CLIENT", "PASSWORD", "CODE", "REFRESH")
 
@@ -42,3 +44,16 @@ def test_demo_help() -> None:
     result = run_cli("demo", "--help")
     assert result.returncode == 0
     assert "CLIENT, PASSWORD, CODE" in " ".join(result.stdout.split())
+
+
+def test_demo_output_is_the_one_the_getting_started_page_shows() -> None:
+    shown = next(b for b in blocks(DOCS / "getting-started.md") if b.marker == "demo-output")
+    result = run_cli("demo", timeout=180)
+    assert result.returncode == 0, result.stderr
+    # the page writes <port> where the demo prints the provider's free port
+    expected = [re.escape(line).replace(re.escape("<port>"), r"\d+")
+                for line in shown.text.splitlines()]
+    actual = result.stdout.splitlines()
+    assert len(actual) == len(expected), result.stdout
+    for pattern, line in zip(expected, actual, strict=True):
+        assert re.fullmatch(pattern, line), (shown.where, line)
