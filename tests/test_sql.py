@@ -285,7 +285,9 @@ def test_a_comment_after_the_last_semicolon_is_not_a_statement() -> None:
     with cdata_oauth.connect(OAuthVersion="2.0", OAuthClientId="client-1",
                              OAuthAuthorizationURL="https://login.example/authorize") as conn:
         for tail in ("; -- done", "; /* end */", ";\n-- done\n"):
-            url = conn.execute(f"EXEC GetOAuthAuthorizationURL Scope='a'{tail}").fetchone()[0]
+            row = conn.execute(f"EXEC GetOAuthAuthorizationURL Scope='a'{tail}").fetchone()
+            assert row is not None
+            url = row[0]
             assert url.startswith("https://login.example/authorize?") and "scope=a" in url
         with pytest.raises(cdata_oauth.ProgrammingError, match="2 statements"):
             conn.execute("EXEC GetOAuthAuthorizationURL Scope='a'; -- one\n"
