@@ -1,8 +1,9 @@
 """The OAuth 2.0 flows behind ``oauthGetAccessToken`` and ``oauthGetUserAuthorizationURL``.
 
-oauthlib's clients build every request (authorization URL, token request bodies, PKCE);
-this module decides which request a statement means, authenticates the client one way
-only, sends it through the connection's transport and turns the answer into outputs.
+oauthlib's clients build every request (authorization URL, token request bodies); state
+and PKCE verifier come from ``secrets``. This module decides which request a statement
+means, authenticates the client one way only, sends it through the connection's transport
+and turns the answer into outputs.
 """
 
 from __future__ import annotations
