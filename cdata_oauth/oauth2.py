@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -203,13 +204,16 @@ def _build_authorization_url(flow: _Flow, auth_url: str, redirect_uri: str | Non
     except ValueError as exc:
         raise ProgrammingError(
             f"OAuthAuthorizationURL cannot take the parameters: {exc}.") from exc
-    url = before + quote_plus(state, safe="") + between  # a State input may need encoding
+    if not _URL_SAFE.fullmatch(state):  # a State input: form-encoded as oauthlib would
+        state = quote_plus(state, safe="")
+    url = before + state + between
     if challenge is not None:
         url += challenge + after  # base64url, as form-encoding leaves it
     return verifier, url
 
 
-_STATE_MARK = secrets.token_hex(16)  # stand-ins that form-encoding leaves as they are
+_URL_SAFE = re.compile(r"[A-Za-z0-9_.~-]*")  # what form-encoding leaves as it is
+_STATE_MARK = secrets.token_hex(16)  # stand-ins for the state and the challenge
 _CHALLENGE_MARK = secrets.token_hex(16)
 
 
