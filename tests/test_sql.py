@@ -306,3 +306,14 @@ def test_unbracketed_wildcard_input_names_parse(conn: cdata_oauth.Connection,
                                                 echo: Recorder) -> None:
     conn.execute("EXEC Echo OAuthParam:prompt='consent', @OAuthParam:login_hint = ?", ("me",))
     assert echo.last.inputs.family("OAuthParam:") == {"prompt": "consent", "login_hint": "me"}
+
+
+def test_a_repeated_statement_gives_each_caller_its_own_family(conn: cdata_oauth.Connection,
+                                                               echo: Recorder) -> None:
+    """A repeated statement reuses its bound inputs; what one operation does to the
+    OAuthParam: fields it was handed is not seen by the next run."""
+    statement = f"EXEC Echo [OAuthParam:prompt]='consent', A='{uuid.uuid4().hex}'"
+    conn.execute(statement)
+    echo.last.inputs.family("OAuthParam:")["prompt"] = "changed"
+    conn.execute(statement)
+    assert echo.last.inputs.family("OAuthParam:") == {"prompt": "consent"}
