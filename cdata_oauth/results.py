@@ -29,16 +29,30 @@ def _column(name: str, code: str) -> Description:
 
 
 _LAYOUT_CACHE_SIZE = 256
-_layouts: dict[int, tuple[Script, tuple[tuple[str, str, Description], ...]]] = {}
 
 
-def _declared_columns(script: Script) -> tuple[tuple[str, str, Description], ...]:
-    """(folded name, type, column) of each declared, non-wildcard output; kept per script."""
+@dataclass(frozen=True)
+class _Layout:
+    """A script's declared, non-wildcard outputs, laid out once per script."""
+
+    columns: tuple[tuple[str, str], ...]  # (folded name, type) of each, in declared order
+    names: frozenset[str]  # the folded names
+    description: tuple[Description, ...]
+    fixed: bool  # no wildcard output: the declared columns are all the columns
+
+
+_layouts: dict[int, tuple[Script, _Layout]] = {}
+
+
+def _layout(script: Script) -> _Layout:
     hit = _layouts.get(id(script))
     if hit is not None and hit[0] is script:
         return hit[1]
-    layout = tuple((o.name.lower(), o.xs_type, _column(o.name, type_code_for(o.xs_type)))
-                   for o in script.outputs if not o.prefix)
+    declared = [o for o in script.outputs if not o.prefix]
+    layout = _Layout(tuple((o.name.lower(), o.xs_type) for o in declared),
+                     frozenset(o.name.lower() for o in declared),
+                     tuple(_column(o.name, type_code_for(o.xs_type)) for o in declared),
+                     len(declared) == len(script.outputs))
     if len(_layouts) >= _LAYOUT_CACHE_SIZE:
         _layouts.clear()
     _layouts[id(script)] = (script, layout)
@@ -47,18 +61,16 @@ def _declared_columns(script: Script) -> tuple[tuple[str, str, Description], ...
 
 def project(script: Script, outputs: Mapping[str, Any]) -> ResultSet:
     """One row holding the script's outputs, taken from what the operation returned."""
+    layout = _layout(script)
     by_key = {k.lower(): (k, v) for k, v in outputs.items()}
-    row: list[Any] = []
-    declared = _declared_columns(script)
-    for folded, xs_type, _ in declared:
-        entry = by_key.get(folded)
-        row.append(_as_type(None if entry is None else entry[1], xs_type))
-    used = {folded for folded, _, _ in declared}
-    if len(declared) == len(script.outputs) or used.issuperset(by_key):
+    row = [_as_type(by_key[folded][1] if folded in by_key else None, xs_type)
+           for folded, xs_type in layout.columns]
+    if layout.fixed or layout.names.issuperset(by_key):
         # no wildcard output, or nothing beyond the declared ones: the columns are fixed
-        return ResultSet(tuple(column for _, _, column in declared), [tuple(row)])
-    names = [column[0] for _, _, column in declared]
-    codes = [column[1] for _, _, column in declared]
+        return ResultSet(layout.description, [tuple(row)])
+    names = [column[0] for column in layout.description]
+    codes = [column[1] for column in layout.description]
+    used = set(layout.names)
     for output in script.outputs:
         prefix = output.prefix
         if not prefix:
