@@ -18,7 +18,7 @@ class Inputs(DefaultingMapping):
     ask for ``Timeout`` and get 60 without each caller repeating it.
     """
 
-    __slots__ = ("_defaulted", "_secret_names", "_secret_values")
+    __slots__ = ("_defaulted", "_families", "_secret_names", "_secret_values")
 
     def __init__(self, values: Mapping[str, Any], secret_names: frozenset[str] = frozenset(),
                  defaulted: frozenset[str] = frozenset()):
@@ -27,11 +27,20 @@ class Inputs(DefaultingMapping):
         self._defaulted = defaulted  # lower-case names holding only a declared default
 
     def family(self, prefix: str) -> dict[str, Any]:
-        """The ``prefix:<field>`` values as {field: value}, e.g. family('OAuthParam:')."""
-        folded = prefix.lower()
-        return {canonical[len(prefix):]: value
-                for key, (canonical, value) in self._values.items()
-                if key.startswith(folded) and value is not None}
+        """The ``prefix:<field>`` values as {field: value}, e.g. family('OAuthParam:');
+        worked out once per prefix: an Inputs never changes, and a repeated statement
+        reuses its Inputs."""
+        families: dict[str, dict[str, Any]] | None = getattr(self, "_families", None)
+        if families is None:
+            families = {}
+            self._families = families
+        found = families.get(prefix)
+        if found is None:
+            folded = prefix.lower()
+            found = families[prefix] = {canonical[len(prefix):]: value
+                                        for key, (canonical, value) in self._values.items()
+                                        if key.startswith(folded) and value is not None}
+        return dict(found)
 
     def given(self, name: str) -> bool:
         """True when the EXEC, a connection property or an ``api:set`` gave ``name``; False

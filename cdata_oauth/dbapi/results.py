@@ -32,54 +32,61 @@ def _column(name: str, code: str) -> Description:
 LAYOUTS_PER_CONNECTION = 256
 """Scripts whose declared columns a connection keeps (a connection calls a few)."""
 
-Layout = tuple[tuple[str, str, Description], ...]
-"""(folded name, type, column) of each declared, non-wildcard output."""
+
+@dataclass(frozen=True)
+class Layout:
+    """A script's declared, non-wildcard outputs, laid out once per script."""
+
+    columns: tuple[tuple[str, str], ...]  # (folded name, type) of each, in declared order
+    names: frozenset[str]  # the folded names
+    description: tuple[Description, ...]
+    fixed: bool  # no wildcard output: the declared columns are all the columns
+
+    @classmethod
+    def of(cls, script: Script) -> Layout:
+        declared = [o for o in script.outputs if not o.prefix]
+        return cls(tuple((o.name.lower(), o.xs_type) for o in declared),
+                   frozenset(o.name.lower() for o in declared),
+                   tuple(_column(o.name, type_code_for(o.xs_type)) for o in declared),
+                   len(declared) == len(script.outputs))
 
 
 class Projector:
     """Turns an operation's outputs into a result set; owned by one connection, it keeps
-    each script's declared columns so that a repeated statement does not rebuild them."""
+    each script's layout so that a repeated statement does not rebuild it."""
 
     def __init__(self) -> None:
         self._layouts: dict[str, tuple[Script, Layout]] = {}
 
     def project(self, script: Script, outputs: Mapping[str, Any]) -> ResultSet:
-        return project(script, outputs, self._declared_columns(script))
+        return project(script, outputs, self._layout(script))
 
-    def _declared_columns(self, script: Script) -> Layout:
+    def _layout(self, script: Script) -> Layout:
         key = script.name.lower()
         hit = self._layouts.get(key)
         if hit is not None and hit[0] is script:
             return hit[1]
-        layout = declared_columns(script)
+        layout = Layout.of(script)
         if len(self._layouts) >= LAYOUTS_PER_CONNECTION:
             self._layouts.clear()
         self._layouts[key] = (script, layout)
         return layout
 
 
-def declared_columns(script: Script) -> Layout:
-    """The columns of the script's declared, non-wildcard outputs, in declared order."""
-    return tuple((o.name.lower(), o.xs_type, _column(o.name, type_code_for(o.xs_type)))
-                 for o in script.outputs if not o.prefix)
-
-
-def project(script: Script, outputs: Mapping[str, Any], declared: Layout | None = None
+def project(script: Script, outputs: Mapping[str, Any], layout: Layout | None = None
             ) -> ResultSet:
     """One row holding the script's outputs, taken from what the operation returned."""
+    if layout is None:
+        layout = Layout.of(script)
     by_key = {k.lower(): (k, v) for k, v in outputs.items()}
-    row: list[Any] = []
-    if declared is None:
-        declared = declared_columns(script)
-    for folded, xs_type, _ in declared:
-        entry = by_key.get(folded)
-        row.append(_as_type(None if entry is None else entry[1], xs_type))
-    used = {folded for folded, _, _ in declared}
-    if len(declared) == len(script.outputs) or used.issuperset(by_key):
+    row = [_as_type(by_key[folded][1] if folded in by_key else None, xs_type)
+           for folded, xs_type in layout.columns]
+    if layout.fixed or layout.names.issuperset(by_key):
         # no wildcard output, or nothing beyond the declared ones: the columns are fixed
-        return ResultSet(tuple(column for _, _, column in declared), [tuple(row)])
-    names = [column[0] for _, _, column in declared]
-    codes = [column[1] for _, _, column in declared]
+        return ResultSet(layout.description, [tuple(row)])
+    names = [column[0] for column in layout.description]
+    codes = [column[1] for column in layout.description]
+    used = set(layout.names)
     for output in script.outputs:
         prefix = output.prefix
         if not prefix:

@@ -5,6 +5,7 @@ rule, before any request is sent. Shared by the OAuth 2.0 and 1.0a flows and the
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, urlsplit
 
@@ -29,8 +30,17 @@ def is_loopback_host(host: str | None) -> bool:
     except ValueError:
         return False
 
+_PASSED_MAX = 256
+_passed: set[tuple[str, str, bool]] = set()
+"""(name, URL, AllowInsecureHTTP) that check_url let through: a connection's provider URLs
+are checked on every statement, the same ones each time."""
+
+
 def check_url(name: str, url: str, options: Options) -> None:
     """https everywhere; plain http only to loopback hosts unless AllowInsecureHTTP."""
+    key = (name, url, bool(options["AllowInsecureHTTP"]))
+    if key in _passed:
+        return
     parts = parse_url(name, url)
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not parts.hostname:
@@ -43,6 +53,13 @@ def check_url(name: str, url: str, options: Options) -> None:
             f"{name} uses plain http to {parts.hostname}, which would send secrets "
             "unencrypted; use https, or set OtherOptions='AllowInsecureHTTP=TRUE' for a "
             "test server you trust.")
+    if len(_passed) >= _PASSED_MAX:
+        _passed.clear()
+    _passed.add(key)
+
+
+_NOT_IN_URL = re.compile(r"[\s\x00-\x1f\x7f\\]")
+"""Blanks (any Unicode space), control characters and backslashes."""
 
 
 def parse_url(name: str, url: str) -> SplitResult:
@@ -56,11 +73,10 @@ def parse_url(name: str, url: str) -> SplitResult:
     except ValueError as exc:
         raise ProgrammingError(f"{name} {mask_url(url)!r} is malformed ({exc}); give a full "
                                "URL such as https://provider.example/oauth/token.") from None
-    bad = next((c for c in url if c.isspace() or ord(c) < 32 or ord(c) == 127 or c == "\\"),
-               None)
+    bad = _NOT_IN_URL.search(url)
     if bad is not None and parts.scheme:  # without a scheme the caller says "not a URL"
         raise ProgrammingError(
-            f"{name} {mask_url(url)!r} contains {bad!r}, which a URL may not hold; "
+            f"{name} {mask_url(url)!r} contains {bad.group()!r}, which a URL may not hold; "
             "percent-encode it (a space is %20) or remove it.")
     return parts
 

@@ -9,16 +9,26 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import re
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING, Any, cast
+from functools import lru_cache
+from itertools import compress
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
+
+import sqlglot.dialects.tsql  # noqa: F401  (registers T-SQL at import, under the import lock)
+from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.errors import ParseError, TokenError
+from sqlglot.tokenizer_core import Token, TokenType
 
 from cdata_oauth.exceptions import DataError, NotSupportedError, ProgrammingError
 
 if TYPE_CHECKING:
-    from sqlglot import exp
+    from sqlglot.parser import Parser
+    from sqlglot.tokens import Tokenizer
 
 __all__ = ["Call", "CallTemplate", "SelectTemplate", "bind_call", "bind_select",
            "check_parameter", "parse"]
@@ -30,8 +40,7 @@ NAMED = "named"
 LITERAL = "literal"
 
 
-@dataclass(frozen=True)
-class Slot:
+class Slot(NamedTuple):
     """Where an argument's value comes from: a literal, the n-th ``?``, or ``@name``."""
 
     kind: str
@@ -45,14 +54,18 @@ class CallTemplate:
     procedure: str
     args: tuple[tuple[str | None, Slot], ...]
     qmarks: int
+    literal_call: Call | None = field(default=None, compare=False, repr=False)
+    """The bound call when every value is a literal: nothing to bind per execution."""
 
-    @cached_property
-    def literal_call(self) -> Call | None:
-        """The bound call when every value is a literal: nothing to bind per execution."""
-        if any(slot.kind != LITERAL for _, slot in self.args):
-            return None
-        return Call(self.procedure, tuple((name, slot.value) for name, slot in self.args),
+
+def _template(procedure: str, args: tuple[tuple[str | None, Slot], ...],
+              qmarks: int) -> CallTemplate:
+    """A template, with its bound call when every value is a literal."""
+    call = None
+    if all(slot.kind == LITERAL for _, slot in args):
+        call = Call(procedure, tuple([(name, slot.value) for name, slot in args]),
                     reusable=True)
+    return CallTemplate(procedure, args, qmarks, call)
 
 
 @dataclass(frozen=True)
@@ -83,34 +96,45 @@ def parse(text: str) -> CallTemplate | SelectTemplate:
 
 
 _load_lock = threading.Lock()
+_local = threading.local()
+_TOKEN_TYPE = attrgetter("token_type")
+_TOKEN_TEXT = attrgetter("text")
+_LITERAL_TYPES = frozenset((TokenType.STRING, TokenType.NATIONAL_STRING, TokenType.NUMBER))
+"""Strings and numbers: the values of a shape."""
+_STRUCTURAL_TYPES = frozenset(TokenType) - _LITERAL_TYPES
+_REWRITTEN_TYPES = frozenset((TokenType.PLACEHOLDER, TokenType.COLON))
+"""What _normalise_tokens may rewrite."""
+_number_dash = (TokenType.NUMBER, TokenType.DASH)
 
 
 @lru_cache(maxsize=1)
 def _tsql() -> Any:
-    """sqlglot's T-SQL dialect, loaded once under a lock: sqlglot's first import and
-    dialect registration are not thread-safe (threads racing there were handed a dialect
-    that cannot parse EXEC)."""
+    """sqlglot's T-SQL dialect, looked up once under a lock (threads racing on sqlglot's
+    first dialect lookup were handed a dialect that cannot parse EXEC)."""
     with _load_lock:
-        import sqlglot.dialects.tsql  # noqa: F401
-        from sqlglot.dialects.dialect import Dialect
-
         return Dialect.get_or_raise("tsql")
+
+
+def _engine() -> tuple[Tokenizer, Parser]:
+    """This thread's T-SQL tokenizer and parser. Both reset themselves on every use, so one
+    pair serves a thread's statements; building them per statement cost 8% of a parse."""
+    engine: tuple[Tokenizer, Parser] | None = getattr(_local, "engine", None)
+    if engine is None:
+        dialect = _tsql()
+        engine = _local.engine = (dialect.tokenizer(), dialect.parser())
+    return engine
 
 
 @lru_cache(maxsize=PARSE_CACHE_SIZE)
 def _parse_cached(text: str) -> CallTemplate | SelectTemplate:
-    _tsql()  # before any other sqlglot import: its first load happens under a lock
-    from sqlglot import exp
-    from sqlglot.errors import ParseError, TokenError
-
+    tokenizer, parser = _engine()  # first: sqlglot's first load happens under a lock
     try:
-        dialect = _tsql()
-        tokens = _normalise_tokens(dialect.tokenize(text))
-        shape = _shape(tokens)
+        tokens, types = _normalise_tokens(tokenizer.tokenize(text))
+        shape = _shape(tokens, types)
         shaped = _from_shape(tokens, shape)
         if shaped is not None:
             return shaped
-        statements = [s for s in dialect.parser().parse(tokens, text) if s is not None]
+        statements = _statements(parser.parse(tokens, text))
     except ParseError as exc:
         raise ProgrammingError(_describe_parse_error(exc, text)) from exc
     except (TokenError, RecursionError, ValueError) as exc:
@@ -136,22 +160,28 @@ def _parse_cached(text: str) -> CallTemplate | SelectTemplate:
         "or SELECT from the system tables sys_procedures and sys_procedureparameters.")
 
 
+def _statements(parsed: list[exp.Expr | None]) -> list[exp.Expr]:
+    """The statements sqlglot found, less the empty ones: ``;;`` gives None, and a comment
+    after a ``;`` (``EXEC X; -- done``) a Semicolon node that holds only the comment."""
+    return [s for s in parsed if s is not None and not isinstance(s, exp.Semicolon)]
+
+
 _QMARK = "?"  # a Var named "?<n>" cannot come from user text: "?" is its own token
 
 
-def _normalise_tokens(tokens: list[Any]) -> list[Any]:
-    """Rewrite sqlglot tokens before parsing, so that the tree keeps what the text said.
+def _normalise_tokens(tokens: list[Token]) -> tuple[list[Token], tuple[TokenType, ...]]:
+    """Rewrite sqlglot tokens before parsing, so that the tree keeps what the text said;
+    returns the tokens and their types.
 
     - each ``?`` becomes the parameter ``@?<n>``, numbered in text order (sqlglot's own
       Placeholder nodes carry no position, and LIMIT comes before WHERE in its tree);
     - ``OAuthParam:prompt`` written without brackets becomes one identifier, as
       ``[OAuthParam:prompt]`` would be.
     """
-    from sqlglot.tokenizer_core import Token, TokenType
-
-    if not any(t.token_type in (TokenType.PLACEHOLDER, TokenType.COLON) for t in tokens):
-        return tokens  # nothing to rewrite (the common case): skip the copy
-    out: list[Any] = []
+    types = tuple(map(_TOKEN_TYPE, tokens))
+    if _REWRITTEN_TYPES.isdisjoint(types):
+        return tokens, types  # nothing to rewrite (the common case): skip the copy
+    out: list[Token] = []
     count = 0
     i = 0
     while i < len(tokens):
@@ -176,7 +206,7 @@ def _normalise_tokens(tokens: list[Any]) -> list[Any]:
             continue
         out.append(token)
         i += 1
-    return out
+    return out, tuple(map(_TOKEN_TYPE, out))
 
 
 def _qmark_index(node: exp.Expression) -> int | None:
@@ -193,7 +223,6 @@ _SHAPES = ("Write EXEC <procedure> [Input = value, ...] or SELECT ... FROM sys_p
 
 def _describe_parse_error(exc: Exception, text: str) -> str:
     """sqlglot's line and column, and the token there unless it is a value (a secret?)."""
-    import re
 
     errors = getattr(exc, "errors", None) or []
     if not errors:
@@ -211,11 +240,8 @@ def _describe_parse_error(exc: Exception, text: str) -> str:
 
 
 def _is_string_token(text: str, line: Any, col: Any) -> bool:
-    from sqlglot.dialects.tsql import TSQL
-    from sqlglot.tokenizer_core import TokenType
-
     try:
-        tokens = TSQL().tokenize(text)
+        tokens = _engine()[0].tokenize(text)
     except Exception:  # the parse error is being reported already; stay cautious
         return True
     strings = (TokenType.STRING, TokenType.NATIONAL_STRING)
@@ -259,28 +285,26 @@ def _describe_token_error(text: str) -> str:
 
 
 def _call_template(tree: exp.Execute) -> CallTemplate:
-    from sqlglot import exp
-
     target = tree.this
-    if not isinstance(target, exp.Table) or not target.name:
+    procedure = target.name if isinstance(target, exp.Table) else ""
+    if not procedure:
         raise ProgrammingError("EXEC must be followed by a procedure name.")
     if target.args.get("db") or target.args.get("catalog"):
         raise ProgrammingError(
-            f"Procedure names take no schema prefix: write EXEC {target.name} ...")
+            f"Procedure names take no schema prefix: write EXEC {procedure} ...")
     args: list[tuple[str | None, Slot]] = []
     qmarks = 0
     seen_named = False
     for item in tree.expressions:
-        if isinstance(item, exp.Alias) or _adjacent_strings(item) or (
-                isinstance(item, exp.EQ) and _adjacent_strings(item.expression)):
+        named = type(item) is exp.EQ
+        value_node = item.expression if named else item
+        if _adjacent_strings(value_node) or (not named and isinstance(item, exp.Alias)):
             raise ProgrammingError(
                 "Two values follow each other without a comma between them; separate inputs "
                 "with commas: EXEC <procedure> Input = value, Other = value.")
         name: str | None = None
-        value_node = item
-        if isinstance(item, exp.EQ):
+        if named:
             name = _argument_name(item.this)
-            value_node = item.expression
             seen_named = True
         elif seen_named:
             raise ProgrammingError(
@@ -289,31 +313,24 @@ def _call_template(tree: exp.Execute) -> CallTemplate:
         if slot.kind == QMARK:
             qmarks += 1
         args.append((name, slot))
-    return CallTemplate(target.name, tuple(args), qmarks)
+    return _template(procedure, tuple(args), qmarks)
 
 
 SHAPE_CACHE_SIZE = 256
 """EXEC shapes kept: texts that differ only in literal values share one parse."""
-_shapes: dict[tuple[Any, ...], tuple[CallTemplate, tuple[tuple[int, int], ...]]] = {}
-_literal_types: frozenset[Any] = frozenset()
-_number_dash: tuple[Any, Any] = (None, None)  # TokenType.NUMBER, TokenType.DASH
+_shapes: dict[tuple[Any, ...], tuple[CallTemplate, Any]] = {}
+"""shape -> (template, which token gives each literal slot), or (template, the tokens it was
+parsed from) until a second text of the shape comes: most shapes are seen once, so the
+mapping is worked out when it is first used. A shape that cannot be reused maps to None."""
 
 
-def _shape(tokens: list[Any]) -> tuple[Any, ...]:
+def _shape(tokens: list[Token], types: tuple[TokenType, ...]) -> tuple[Any, ...]:
     """The tokens' types, and the text of each token but strings and numbers."""
-    global _literal_types, _number_dash
-    if not _literal_types:
-        from sqlglot.tokenizer_core import TokenType
-
-        _number_dash = (TokenType.NUMBER, TokenType.DASH)
-        _literal_types = frozenset(
-            (TokenType.STRING, TokenType.NATIONAL_STRING, TokenType.NUMBER))
-    literal = _literal_types
-    return (tuple(t.token_type for t in tokens),
-            tuple(t.text for t in tokens if t.token_type not in literal))
+    return (types, tuple(compress(map(_TOKEN_TEXT, tokens),
+                                  map(_STRUCTURAL_TYPES.__contains__, types))))
 
 
-def _token_value(tokens: list[Any], index: int) -> Any:
+def _token_value(tokens: list[Token], index: int) -> Any:
     """The value of a literal token, as _slot reads it from the tree (-n after a DASH)."""
     token = tokens[index]
     if token.token_type is not _number_dash[0]:
@@ -323,85 +340,89 @@ def _token_value(tokens: list[Any], index: int) -> Any:
     return _number(token.text)
 
 
-def _remember_shape(tokens: list[Any], shape: tuple[Any, ...], template: CallTemplate) -> None:
-    """Keep the template for its shape when each literal slot is one literal token, in
-    order (checked value by value); then a text of the same shape skips the parser."""
-    literal_tokens = [i for i, t in enumerate(tokens) if t.token_type in _literal_types]
+def _remember_shape(tokens: list[Token], shape: tuple[Any, ...], template: CallTemplate) -> None:
+    """Keep the template for its shape (see _shapes); a shape already known to be not
+    reusable stays so."""
+    if len(_shapes) >= SHAPE_CACHE_SIZE:
+        _shapes.clear()
+    _shapes.setdefault(shape, (template, tokens))
+
+
+def _literal_mapping(tokens: list[Token], types: tuple[TokenType, ...],
+                     template: CallTemplate) -> tuple[tuple[int, int], ...] | None:
+    """(slot, token) pairs when each literal slot of the template is one literal token of
+    the text it was parsed from, in order (checked value by value); else None."""
+    literal_tokens = list(compress(range(len(types)), map(_LITERAL_TYPES.__contains__, types)))
     literal_args = [i for i, (_, slot) in enumerate(template.args) if slot.kind == LITERAL
                     and slot.value is not None and not isinstance(slot.value, bool)]
     if len(literal_tokens) != len(literal_args):
-        return
+        return None
     for arg, index in zip(literal_args, literal_tokens, strict=True):
         value, expected = _token_value(tokens, index), template.args[arg][1].value
         if value != expected or type(value) is not type(expected):
-            return
-    if len(_shapes) >= SHAPE_CACHE_SIZE:
-        _shapes.clear()
-    _shapes[shape] = (template, tuple(zip(literal_args, literal_tokens, strict=True)))
+            return None
+    return tuple(zip(literal_args, literal_tokens, strict=True))
 
 
-def _from_shape(tokens: list[Any], shape: tuple[Any, ...]) -> CallTemplate | None:
+def _from_shape(tokens: list[Token], shape: tuple[Any, ...]) -> CallTemplate | None:
     """The template of a known shape, with this text's literal values."""
     known = _shapes.get(shape)
     if known is None:
         return None
     template, mapping = known
+    if isinstance(mapping, list):  # the shape's second text: map its first one's literals
+        mapping = _literal_mapping(mapping, shape[0], template)
+        _shapes[shape] = (template, mapping)
+    if mapping is None:
+        return None
     args = list(template.args)
     for arg, index in mapping:
         args[arg] = (args[arg][0], Slot(LITERAL, _token_value(tokens, index)))
-    return CallTemplate(template.procedure, tuple(args), template.qmarks)
+    return _template(template.procedure, tuple(args), template.qmarks)
 
 
 def _adjacent_strings(node: exp.Expression) -> bool:
     """``'a' 'b'``: T-SQL reads two literals in a row as one concatenation."""
-    from sqlglot import exp
-
     return isinstance(node, exp.Concat) and not node.args.get("safe")
 
 
 def _argument_name(node: exp.Expression) -> str:
-    from sqlglot import exp
-
     if isinstance(node, exp.Parameter):
         return node.name
-    if isinstance(node, exp.Column) and not node.table:
-        return node.name
+    if isinstance(node, exp.Column) and (node.args.get("table") is None or not node.table):
+        return node.name  # (the args test first: ``Column.table`` costs a microsecond)
     raise ProgrammingError(
         f"{node.sql(dialect='tsql')!r} is not an input name; write InputName = value.")
 
 
 def _slot(node: exp.Expression, name: str | None, position: int) -> Slot:
-    from sqlglot import exp
-
-    label = name or f"value {position + 1}"
-    if isinstance(node, exp.Placeholder):
-        if node.name and node.name != "?":
-            return Slot(NAMED, node.name)
-        return Slot(QMARK, position)
+    if isinstance(node, exp.Literal):  # the common case first; these node types are disjoint
+        return Slot(LITERAL, node.this if node.is_string else _number(node.this))
     if isinstance(node, exp.Parameter):
         index = _qmark_index(node)
         if index is not None:
             return Slot(QMARK, index)
         return Slot(NAMED, node.name)
+    if isinstance(node, exp.Placeholder):
+        if node.name and node.name != "?":
+            return Slot(NAMED, node.name)
+        return Slot(QMARK, position)
     if isinstance(node, exp.Null):
         return Slot(LITERAL, None)
     if isinstance(node, exp.Boolean):
         return Slot(LITERAL, bool(node.this))
-    if isinstance(node, exp.Literal):
-        return Slot(LITERAL, node.this if node.is_string else _number(node.this))
     if isinstance(node, exp.National):
         return Slot(LITERAL, node.this)
     if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal) \
             and not node.this.is_string:
         return Slot(LITERAL, -_number(node.this.this))
+    label = name or f"value {position + 1}"
     raise ProgrammingError(
         f"The value of {label} must be a literal, ? or @name, not {_shown(node)}.")
 
 
 def _shown(node: exp.Expression) -> str:
     """SQL of a node for an error message, its quoted values hidden (they may be secrets)."""
-    from sqlglot import exp
-
     def hide(n: exp.Expression) -> exp.Expression:
         if (isinstance(n, exp.Literal) and n.is_string) or isinstance(n, exp.National):
             return exp.Literal.string("...")
@@ -515,7 +536,6 @@ def bind_call(template: CallTemplate, params: Any = None) -> Call:
 
 def bind_select(template: SelectTemplate, params: Any = None) -> exp.Select:
     """A copy of the SELECT with its ``?`` placeholders replaced by literal values."""
-    from sqlglot import exp
 
     values = _check_params(params, template.qmarks, [])
     if not template.qmarks:

@@ -94,7 +94,7 @@ def test_app_mode_with_headless_chromium(oauth2_mock: OAuth2MockServer,
     sent = oauth2_mock.token_requests()[0]["form"]
     assert sent["redirect_uri"] == redirect_uri
     assert sent["grant_type"] == "authorization_code"
-    assert len(sent["code_verifier"]) == 64  # the mock checked it against the challenge
+    assert len(sent["code_verifier"]) == 43  # 256 random bits; the mock checked the challenge
     assert port_is_closed(urlsplit(redirect_uri).port or 0)
 
 

@@ -26,7 +26,7 @@ def test_quick_run_prints_a_row_for_every_benchmark() -> None:
     rows = [line for line in done.stdout.splitlines() if line.startswith("| ")]
     for label in BENCHMARKS:
         assert any(row.startswith(f"| {label}") for row in rows), (label, done.stdout)
-    for case in ("repeated text", "first-seen text", "RefreshOAuthAccessToken",
+    for case in ("repeated text", "first-seen text", "authorization URL", "RefreshOAuthAccessToken",
                  "GrantType='CLIENT'", "whole process"):
         assert any(case in row for row in rows), (case, done.stdout)
     assert "# targets met:" in done.stdout

@@ -31,6 +31,10 @@ SAME_CALL: list[tuple[str, Any]] = [
     ("EXEC Echo @A='x', @B='y', @N=7", None),
     ("EXEC Echo /* block\ncomment */ A='x', -- line comment\n B='y', N=7", None),
     ("EXEC Echo A='x', B='y', N=7;", None),
+    ("EXEC Echo A='x', B='y', N=7; -- done", None),
+    ("EXEC Echo A='x', B='y', N=7; /* end */", None),
+    ("EXEC Echo A='x', B='y', N=7; -- one\n-- two\n", None),
+    ("EXEC Echo A='x', B='y', N=7; /* a */ -- b", None),
     ("  \n EXEC Echo A='x', B='y', N=7 ;  \n", None),
     ("EXEC [Echo] [A]='x', [B]='y', [N]=7", None),
     ('EXEC "Echo" "A"=\'x\', "B"=\'y\', "N"=7', None),
@@ -156,6 +160,12 @@ BAD: list[tuple[Any, Any, type[Exception], tuple[str, ...]]] = [
      ("2 statements", "one statement")),
     ("EXEC Echo A='x'; SELECT * FROM sys_procedures", None, cdata_oauth.ProgrammingError,
      ("2 statements",)),
+    ("EXEC Echo A='x'; /* and */ EXEC Echo A='y'", None, cdata_oauth.ProgrammingError,
+     ("2 statements", "one statement")),
+    ("EXEC Echo A='x'; -- and\nEXEC Echo A='y'; -- done", None, cdata_oauth.ProgrammingError,
+     ("2 statements", "one statement")),
+    ("-- nothing but a comment", None, cdata_oauth.ProgrammingError, ("empty", "EXEC")),
+    ("; /* nothing */", None, cdata_oauth.ProgrammingError, ("empty",)),
     ("EXEC Echo A=?", (), cdata_oauth.ProgrammingError, ("1 ? placeholder", "0 parameter")),
     ("EXEC Echo A=?", None, cdata_oauth.ProgrammingError, ("1 ? placeholder", "0 parameter")),
     ("EXEC Echo A=?", ("x", "y"), cdata_oauth.ProgrammingError,
@@ -226,21 +236,62 @@ def test_parse_cache_is_bounded() -> None:
 def test_repeated_statement_is_not_parsed_again(conn: cdata_oauth.Connection,
                                                 echo: Recorder,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    from sqlglot.dialects.dialect import Dialect
+    from sqlglot.tokens import Tokenizer
 
     parses: list[str] = []
-    real_tokenize = Dialect.tokenize
+    real_tokenize = Tokenizer.tokenize
 
-    def counting_tokenize(self: Dialect, text: str, *args: Any, **kwargs: Any) -> Any:
+    def counting_tokenize(self: Tokenizer, text: str, *args: Any, **kwargs: Any) -> Any:
         parses.append(text)
         return real_tokenize(self, text, *args, **kwargs)
 
-    monkeypatch.setattr(Dialect, "tokenize", counting_tokenize)
+    monkeypatch.setattr(Tokenizer, "tokenize", counting_tokenize)
     statement = f"EXEC Echo A=?, B='{uuid.uuid4().hex}'"
     for value in ("one", "two", "three"):
         conn.execute(statement, (value,))
         assert echo.last.inputs["A"] == value
     assert parses == [statement]
+
+
+def test_texts_that_differ_only_in_values_share_one_parse(conn: cdata_oauth.Connection,
+                                                         echo: Recorder,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """After the first text of a shape, sqlglot's parser is skipped, and each text still binds
+    its own values: doubled quotes, N'' strings, negative numbers."""
+    from sqlglot.parser import Parser
+
+    parsed: list[str] = []
+    real_parse = Parser.parse
+
+    def counting_parse(self: Parser, raw_tokens: Any, sql: str) -> Any:
+        parsed.append(sql)
+        return real_parse(self, raw_tokens, sql)
+
+    monkeypatch.setattr(Parser, "parse", counting_parse)
+    wildcard = f"OAuthParam:w{uuid.uuid4().hex}"  # a name no other text had: a new shape
+    values = [("it''s", "x", -3, "one"), ("o''k", "y", -40, "two"), ("plain", "z", -1, "three")]
+    texts = [f"EXEC Echo A='{a}', B=N'{b}', N={n}, [{wildcard}]='{w}'" for a, b, n, w in values]
+    for text, (a, b, n, w) in zip(texts, values, strict=True):
+        conn.execute(text)
+        inputs = echo.last.inputs
+        assert (inputs["A"], inputs["B"], inputs["N"], inputs[wildcard]) == \
+            (a.replace("''", "'"), b, n, w)
+    assert parsed == texts[:1]
+
+
+def test_a_comment_after_the_last_semicolon_is_not_a_statement() -> None:
+    """What a client appends after the final ``;`` (a trailing comment) leaves one
+    statement; the authorization URL is built from it."""
+    with cdata_oauth.connect(OAuthVersion="2.0", OAuthClientId="client-1",
+                             OAuthAuthorizationURL="https://login.example/authorize") as conn:
+        for tail in ("; -- done", "; /* end */", ";\n-- done\n"):
+            row = conn.execute(f"EXEC GetOAuthAuthorizationURL Scope='a'{tail}").fetchone()
+            assert row is not None
+            url = row[0]
+            assert url.startswith("https://login.example/authorize?") and "scope=a" in url
+        with pytest.raises(cdata_oauth.ProgrammingError, match="2 statements"):
+            conn.execute("EXEC GetOAuthAuthorizationURL Scope='a'; -- one\n"
+                         "EXEC GetOAuthAuthorizationURL Scope='b'; -- two")
 
 
 def test_select_placeholders_bind_in_text_order(conn: cdata_oauth.Connection) -> None:
@@ -255,3 +306,14 @@ def test_unbracketed_wildcard_input_names_parse(conn: cdata_oauth.Connection,
                                                 echo: Recorder) -> None:
     conn.execute("EXEC Echo OAuthParam:prompt='consent', @OAuthParam:login_hint = ?", ("me",))
     assert echo.last.inputs.family("OAuthParam:") == {"prompt": "consent", "login_hint": "me"}
+
+
+def test_a_repeated_statement_gives_each_caller_its_own_family(conn: cdata_oauth.Connection,
+                                                               echo: Recorder) -> None:
+    """A repeated statement reuses its bound inputs; what one operation does to the
+    OAuthParam: fields it was handed is not seen by the next run."""
+    statement = f"EXEC Echo [OAuthParam:prompt]='consent', A='{uuid.uuid4().hex}'"
+    conn.execute(statement)
+    echo.last.inputs.family("OAuthParam:")["prompt"] = "changed"
+    conn.execute(statement)
+    assert echo.last.inputs.family("OAuthParam:") == {"prompt": "consent"}
