@@ -1,5 +1,5 @@
-"""What an operation may use of its connection: properties, HTTP transports, and a
-small state store for values that must survive between two statements (WEB mode).
+"""What an operation may use of its connection: properties, HTTP transports, and what
+WEB mode's first statement leaves for its second (``pending``).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from cdata_oauth.config.inputs import Inputs
 from cdata_oauth.config.properties import ConnectionProperties
 from cdata_oauth.lazy import resolve
+from cdata_oauth.oauth.pending import Pending
 from cdata_oauth.transport.settings import TransportSettings
 
 if TYPE_CHECKING:
@@ -33,8 +34,12 @@ class ConnectionContext:
         self.properties = properties
         self._caches: dict[threading.Thread, OrderedDict[TransportSettings, Transport]] = {}
         self._cache_lock = threading.Lock()  # not .lock: operations may hold that long
-        self._lock = threading.RLock()
-        self._state: dict[str, Any] = {}
+        self.authorizations: Pending[str | None] = Pending()
+        """OAuth 2.0 WEB mode: each state GetOAuthAuthorizationURL made, with its PKCE
+        verifier, until the code exchange that uses it."""
+        self.request_tokens: Pending[str] = Pending()
+        """OAuth 1.0a WEB mode: each request token obtained, with its secret, until the
+        exchange that uses it."""
         self._last_settings: tuple[Inputs, TransportSettings] | None = None
 
     def transport(self, inputs: Mapping[str, Any]) -> Transport:
@@ -77,27 +82,11 @@ class ConnectionContext:
         transport: Transport = resolve(TRANSPORT)(settings)
         return transport
 
-    @property
-    def lock(self) -> threading.RLock:
-        return self._lock
-
-    def remember(self, key: str, value: Any) -> None:
-        with self._lock:
-            self._state[key] = value
-
-    def recall(self, key: str, default: Any = None) -> Any:
-        with self._lock:
-            return self._state.get(key, default)
-
-    def forget(self, key: str) -> Any:
-        with self._lock:
-            return self._state.pop(key, None)
-
     def close(self) -> None:
         with self._cache_lock:
             transports = [t for cache in self._caches.values() for t in cache.values()]
             self._caches.clear()
-        with self._lock:
-            self._state.clear()
+        self.authorizations.clear()
+        self.request_tokens.clear()
         for transport in transports:
             transport.close()

@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from cryptography.hazmat.primitives import hashes
@@ -23,14 +23,15 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from oauthlib.common import add_params_to_uri, extract_params
 from oauthlib.oauth1 import Client
 
-from cdata_oauth.config.options import Options, parse_other_options
+from cdata_oauth.config.options import Options
 from cdata_oauth.conversions import text_or_none
 from cdata_oauth.exceptions import NotSupportedError, OAuthError, OperationalError, ProgrammingError
 from cdata_oauth.keys import load_signing_key
 from cdata_oauth.logguard import in_use
+from cdata_oauth.oauth.flow import Flow
 from cdata_oauth.oauth.loopback import CallbackListener, open_browser
 from cdata_oauth.oauth.responses import redirect_message, retry_note
-from cdata_oauth.oauth.urls import check_callback_url, check_url
+from cdata_oauth.oauth.urls import check_callback_url
 from cdata_oauth.redaction import MASK, is_secret_name, scrub
 
 if TYPE_CHECKING:
@@ -50,8 +51,6 @@ DEFAULT_APP_CALLBACK = "http://127.0.0.1:0/"
 FORM = "application/x-www-form-urlencoded"
 EXCERPT_CHARS = 200
 
-_PENDING_KEY = "oauth1.request_tokens"  # {request token: secret}, newest last
-_PENDING_MAX = 16
 
 #: Parameters the protocol sets itself; an OAuthParam of the same name is refused.
 _RESERVED = frozenset({"oauth_consumer_key", "oauth_token", "oauth_signature",
@@ -160,46 +159,25 @@ def _signer(inputs: Any, options: Options) -> Signer:
 
 # -- the flow ----------------------------------------------------------------------------
 
-@dataclass
-class _Flow:
-    """What every request of one statement needs, read and checked once."""
+@dataclass(kw_only=True)
+class _Flow(Flow):
+    """What every OAuth 1.0a request of one statement needs, read and checked once."""
 
-    invocation: Invocation
-    options: Options
     signer: Signer
-    extras: dict[str, str]
-    secrets: list[object]
+    extras: dict[str, str] = field(default_factory=dict)
+
+    missing_hint: ClassVar[str] = (" For an OAuth 2.0 provider set OAuthVersion=2.0 (the "
+                                   "default is 1.0).")
+    reserved_params: ClassVar[frozenset[str]] = _RESERVED
+    use_instead: ClassVar[Mapping[str, str]] = _USE_INSTEAD
 
     @classmethod
     def of(cls, invocation: Invocation) -> _Flow:
-        inputs = invocation.inputs
-        options = parse_other_options(inputs.get("OtherOptions"))
-        extras: dict[str, str] = {}
-        scope = text_or_none(inputs.get("Scope"))
-        if scope is not None:
-            extras["scope"] = scope
-        for name, value in inputs.family("OAuthParam:").items():
-            if name.lower() in _RESERVED:
-                instead = _USE_INSTEAD.get(name.lower())
-                raise ProgrammingError(
-                    f"OAuthParam:{name} is set by the protocol itself"
-                    + (f"; use {instead} instead." if instead else "; remove it."))
-            extras[name] = "" if value is None else str(value)
-        return cls(invocation, options, _signer(inputs, options), extras,
-                   list(inputs.secrets()))
-
-    def get(self, name: str) -> Any:
-        return self.invocation.inputs.get(name)
-
-    def url(self, name: str, why: str) -> str:
-        value = text_or_none(self.get(name))
-        if value is None:
-            raise ProgrammingError(
-                f"OAuth 1.0a needs {name} {why}: set the connection property {name} or give "
-                "it in the EXEC statement. For an OAuth 2.0 provider set OAuthVersion=2.0 "
-                "(the default is 1.0).")
-        check_url(name, value, self.options)
-        return value
+        base = cls.base_of(invocation)
+        flow = cls(**base, signer=_signer(invocation.inputs, base["options"]))
+        scope = text_or_none(invocation.inputs.get("Scope"))
+        flow.extras = ({"scope": scope} if scope is not None else {}) | flow.extra_params()
+        return flow
 
     def post(self, url: str, what: str, *, post_data: str | None = None,
              **credentials: str | None) -> dict[str, str]:
@@ -216,11 +194,9 @@ class _Flow:
             headers["Content-Type"] = FORM
         signed_url, signed_headers, signed_body = self.signer.sign(
             "POST", url, body=body, headers=headers, **credentials)
-        transport = self.invocation.context.transport(self.invocation.inputs)
-        response = transport.request(
+        response = self.send(
             "POST", signed_url, headers=signed_headers,
-            data=None if signed_body is None else signed_body.encode("utf-8"),
-            secrets=self.secrets)
+            data=None if signed_body is None else signed_body.encode("utf-8"))
         return _answer(response, what, self.secrets)
 
     def request_token(self, callback: str) -> tuple[str, str]:
@@ -235,7 +211,7 @@ class _Flow:
                 error="callback_not_confirmed")
         token, secret = fields["oauth_token"], fields["oauth_token_secret"]
         self.secrets += [token, secret]
-        _remember(self.invocation, token, secret)
+        self.invocation.context.request_tokens.remember(token, secret)
         return token, secret
 
     def authorize_url(self, token: str) -> str:
@@ -248,7 +224,7 @@ class _Flow:
         fields = self.post(url, "The access token endpoint",
                            post_data=text_or_none(self.get("PostData")), token=token,
                            token_secret=secret, verifier=verifier)
-        _forget(self.invocation, token)
+        self.invocation.context.request_tokens.forget(token)
         return _outputs(fields)
 
 
@@ -311,34 +287,13 @@ def _app(flow: _Flow) -> dict[str, Any]:
     return flow.access_token(token, secret, verifier)
 
 
-# -- request tokens between two statements -----------------------------------------------
-
-def _remember(invocation: Invocation, token: str, secret: str) -> None:
-    context = invocation.context
-    with context.lock:
-        pending: dict[str, str] = dict(context.recall(_PENDING_KEY) or {})
-        pending.pop(token, None)
-        pending[token] = secret
-        while len(pending) > _PENDING_MAX:
-            pending.pop(next(iter(pending)))
-        context.remember(_PENDING_KEY, pending)
-
-
-def _forget(invocation: Invocation, token: str) -> None:
-    context = invocation.context
-    with context.lock:
-        pending = dict(context.recall(_PENDING_KEY) or {})
-        if pending.pop(token, None) is not None:
-            context.remember(_PENDING_KEY, pending)
-
-
 def _request_token(flow: _Flow, callback_token: str | None) -> tuple[str, str | None]:
     """The request token and secret for the exchange: the EXEC's, else the callback URL's,
     else the one GetOAuthAuthorizationURL obtained on this connection, else the
     connection properties'."""
     inputs = flow.invocation.inputs
     properties = flow.invocation.context.properties
-    pending: dict[str, str] = dict(flow.invocation.context.recall(_PENDING_KEY) or {})
+    pending = flow.invocation.context.request_tokens
 
     def from_exec(name: str) -> str | None:
         value = text_or_none(inputs.get(name))
@@ -353,7 +308,8 @@ def _request_token(flow: _Flow, callback_token: str | None) -> tuple[str, str | 
             "The callback URL in Verifier is for another request token than the "
             "OAuthAccessToken given; pass the token and secret from the same "
             "GetOAuthAuthorizationURL run as the URL the user opened.")
-    token = token or callback_token or next(reversed(pending), None) or \
+    newest = pending.newest()
+    token = token or callback_token or (newest[0] if newest else None) or \
         text_or_none(properties.get("OAuthAccessToken"))
     if token is None:
         raise ProgrammingError(

@@ -13,9 +13,9 @@ import hashlib
 import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qsl, quote, quote_plus, urlsplit
 
 from oauthlib.oauth2 import (
@@ -25,13 +25,13 @@ from oauthlib.oauth2 import (
     WebApplicationClient,
 )
 
-from cdata_oauth.config.options import Options, parse_other_options
 from cdata_oauth.conversions import text_or_none
 from cdata_oauth.exceptions import OAuthError, ProgrammingError
 from cdata_oauth.logguard import in_use
+from cdata_oauth.oauth.flow import Flow
 from cdata_oauth.oauth.loopback import CallbackListener, open_browser
 from cdata_oauth.oauth.responses import oauth_error_from_fields, parse_token_response
-from cdata_oauth.oauth.urls import check_callback_url, check_url
+from cdata_oauth.oauth.urls import check_callback_url
 
 if TYPE_CHECKING:
     from cdata_oauth.oauth.operations import Invocation
@@ -41,8 +41,6 @@ __all__ = ["DEFAULT_APP_CALLBACK", "authorization_url", "get_access_token"]
 #: Where APP mode listens when no CallbackURL is given: any free loopback port (RFC 8252).
 DEFAULT_APP_CALLBACK = "http://127.0.0.1:0/"
 
-_PENDING_KEY = "oauth2.pending"  # {state: (pkce_verifier or None)}, newest last
-_PENDING_MAX = 16
 
 _AUTH_URL_RESERVED = frozenset({"response_type", "client_id", "redirect_uri", "scope", "state",
                                 "code_challenge", "code_challenge_method"})
@@ -55,39 +53,21 @@ _USE_INSTEAD = {"client_id": "OAuthClientId", "client_secret": "OAuthClientSecre
 
 
 @dataclass
-class _Flow:
+class _Flow(Flow):
     """What every OAuth 2.0 request of one statement needs, read and checked once."""
 
-    invocation: Invocation
-    options: Options
-    client_id: str | None
-    client_secret: str | None
-    secrets: list[object] = field(default_factory=list)
+    client_id: str | None = None
+    client_secret: str | None = None
+
+    reserved_params: ClassVar[frozenset[str]] = _TOKEN_RESERVED
+    use_instead: ClassVar[Mapping[str, str]] = _USE_INSTEAD
 
     @classmethod
     def of(cls, invocation: Invocation) -> _Flow:
         inputs = invocation.inputs
-        secret = text_or_none(inputs.get("OAuthClientSecret"))
-        return cls(invocation, parse_other_options(inputs.get("OtherOptions")),
-                   text_or_none(inputs.get("OAuthClientId")), secret, list(inputs.secrets()))
-
-    def get(self, name: str) -> Any:
-        return self.invocation.inputs.get(name)
-
-    def require(self, name: str, why: str) -> str:
-        """The non-empty text of an input or property, else a ProgrammingError naming it."""
-        value = text_or_none(self.get(name))
-        if value is None:
-            raise ProgrammingError(
-                f"{self.invocation.script.name} needs {name} {why}: set the connection "
-                f"property {name} or give it in the EXEC statement.")
-        return value
-
-    def url(self, name: str, why: str) -> str:
-        """A required provider URL, checked against the plain-http policy."""
-        value = self.require(name, why)
-        check_url(name, value, self.options)
-        return value
+        return cls(**cls.base_of(invocation),
+                   client_id=text_or_none(inputs.get("OAuthClientId")),
+                   client_secret=text_or_none(inputs.get("OAuthClientSecret")))
 
     @property
     def client_auth(self) -> str:
@@ -100,17 +80,6 @@ class _Flow:
                 f"OtherOptions ClientAuth={chosen} needs OAuthClientSecret; set it, or use "
                 "ClientAuth=NONE for a public client.")
         return str(chosen)
-
-    def extra_params(self, reserved: frozenset[str]) -> dict[str, str]:
-        """The OAuthParam:<name> inputs, as request parameters."""
-        params: dict[str, str] = {}
-        for name, value in self.invocation.inputs.family("OAuthParam:").items():
-            if name.lower() in reserved:
-                instead = _USE_INSTEAD.get(name.lower())
-                hint = f"use {instead} instead" if instead else "the connector sets it itself"
-                raise ProgrammingError(f"OAuthParam:{name} cannot be sent: {hint}.")
-            params[name] = str(value)
-        return params
 
     def client(self, kind: str) -> Client:
         classes: dict[str, type[Client]] = {
@@ -139,9 +108,7 @@ class _Flow:
                 headers["Content-Type"] = "application/json"
         if self.client_auth == "BASIC":
             headers["Authorization"] = _basic(self.client_id or "", self.client_secret or "")
-        transport = self.invocation.context.transport(self.invocation.inputs)
-        response = transport.request("POST", url, data=body.encode("utf-8"), headers=headers,
-                                     secrets=self.secrets)
+        response = self.send("POST", url, data=body.encode("utf-8"), headers=headers)
         host = urlsplit(url).hostname or "the server"
         parsed = parse_token_response(
             response.status_code, response.headers.get("Content-Type"), response.text,
@@ -187,7 +154,7 @@ def authorization_url(invocation: Invocation) -> Mapping[str, Any]:
         if callback is not None:
             check_callback_url(callback)
         verifier, url = _build_authorization_url(flow, auth_url, callback, state)
-        _remember_pending(flow, state, verifier)
+        flow.invocation.context.authorizations.remember(state, verifier)
     return {"URL": url, "State": state, "PKCEVerifier": verifier}
 
 
@@ -262,13 +229,14 @@ def _web_code(flow: _Flow) -> dict[str, Any]:
     code, returned_state = _code_from_verifier(flow, verifier_input)
     flow.secrets.append(code)
     expected = text_or_none(flow.get("State"))
-    pending: dict[str, str | None] = dict(flow.invocation.context.recall(_PENDING_KEY) or {})
+    pending = flow.invocation.context.authorizations
     if returned_state is not None:
         if expected is not None and returned_state != expected:
             raise _state_mismatch("the State input")
         if expected is None and pending and returned_state not in pending:
             raise _state_mismatch("the state GetOAuthAuthorizationURL made on this connection")
-    state = returned_state or expected or (next(reversed(pending)) if pending else None)
+    newest = pending.newest()
+    state = returned_state or expected or (newest[0] if newest else None)
     pkce = text_or_none(flow.get("PKCEVerifier"))
     if pkce is None and state is not None:
         pkce = pending.get(state)
@@ -277,7 +245,7 @@ def _web_code(flow: _Flow) -> dict[str, Any]:
     outputs = flow.token_request(
         token_url, _code_body(flow, code, text_or_none(flow.get("CallbackURL")), pkce))
     if state is not None:
-        _forget_pending(flow, state)
+        pending.forget(state)
     return outputs
 
 
@@ -362,28 +330,6 @@ def _s256_challenge(verifier: str) -> str:
     """RFC 7636's S256 code challenge: BASE64URL(SHA256(ASCII(verifier))), unpadded."""
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-
-
-def _remember_pending(flow: _Flow, state: str, verifier: str | None) -> None:
-    context = flow.invocation.context
-    with context.lock:
-        pending: dict[str, str | None] = dict(context.recall(_PENDING_KEY) or {})
-        pending.pop(state, None)
-        pending[state] = verifier
-        while len(pending) > _PENDING_MAX:
-            pending.pop(next(iter(pending)))
-        context.remember(_PENDING_KEY, pending)
-
-
-def _forget_pending(flow: _Flow, state: str) -> None:
-    context = flow.invocation.context
-    with context.lock:
-        pending: dict[str, str | None] = dict(context.recall(_PENDING_KEY) or {})
-        pending.pop(state, None)
-        if pending:
-            context.remember(_PENDING_KEY, pending)
-        else:
-            context.forget(_PENDING_KEY)
 
 
 # -- PASSWORD, CLIENT, REFRESH -----------------------------------------------------------

@@ -184,18 +184,24 @@ def test_parallel_callbacks_yield_exactly_one_answer() -> None:
 def test_a_replayed_callback_after_success_is_not_used(
         fresh_provider: EmbeddedProvider, scripted_browser: ScriptedBrowser) -> None:
     replay: list[Any] = []
+    replayed = threading.Event()
 
     def script(url: str) -> None:
-        landing = scripted_browser.landing(url)
-        assert requests.get(landing, timeout=10).status_code == 200
-        try:  # at once: the listener may not be closed yet
-            replay.append(requests.get(landing, timeout=5).status_code)
-        except requests.ConnectionError:
-            replay.append("refused")
+        try:
+            landing = scripted_browser.landing(url)
+            assert requests.get(landing, timeout=10).status_code == 200
+            try:  # at once: the listener may not be closed yet
+                replay.append(requests.get(landing, timeout=5).status_code)
+            except requests.ConnectionError:
+                replay.append("refused")
+        finally:
+            replayed.set()
 
     scripted_browser.script = script
     row = run_app(fresh_provider)
     assert fresh_provider.is_access_token_valid(row["OAuthAccessToken"])
+    assert replayed.wait(15), "the browser's replay did not finish"  # it runs in its own thread
+    assert scripted_browser.errors == []
     assert replay in (["refused"], [400]), replay
     assert fresh_provider.grant_counts["authorization_code"] == 1
 
