@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
@@ -31,7 +31,7 @@ from cdata_oauth.logguard import in_use
 from cdata_oauth.oauth.flow import Flow
 from cdata_oauth.oauth.loopback import CallbackListener, open_browser
 from cdata_oauth.oauth.responses import redirect_message, retry_note
-from cdata_oauth.oauth.urls import check_callback_url
+from cdata_oauth.oauth.urls import callback_params, check_callback_url
 from cdata_oauth.redaction import MASK, is_secret_name, scrub
 
 if TYPE_CHECKING:
@@ -331,16 +331,9 @@ def _request_token(flow: _Flow, callback_token: str | None) -> tuple[str, str | 
 
 def _from_verifier(given: str, secrets: list[object]) -> tuple[str, str | None]:
     """(oauth_verifier, oauth_token or None) from a bare verifier or a callback URL."""
-    if "://" not in given and not given.startswith("?") and "oauth_verifier=" not in given:
+    params = callback_params(given, "oauth_verifier", "oauth_verifier value")
+    if params is None:
         return given, None
-    try:
-        parts = urlsplit(given if "://" in given else "http://x/" + given.lstrip("?"))
-    except ValueError:
-        raise ProgrammingError(
-            "Verifier looks like a callback URL but is malformed; pass the oauth_verifier "
-            "value or the whole URL the browser was sent back to.") from None
-    params = dict(parse_qsl(parts.query, keep_blank_values=True))
-    params.update(parse_qsl(parts.fragment, keep_blank_values=True))
     return _from_params(params, secrets)
 
 

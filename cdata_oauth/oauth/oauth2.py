@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import parse_qsl, quote, quote_plus, urlsplit
+from urllib.parse import quote, quote_plus, urlsplit
 
 from oauthlib.oauth2 import (
     BackendApplicationClient,
@@ -31,7 +31,7 @@ from cdata_oauth.logguard import in_use
 from cdata_oauth.oauth.flow import Flow
 from cdata_oauth.oauth.loopback import CallbackListener, open_browser
 from cdata_oauth.oauth.responses import oauth_error_from_fields, parse_token_response
-from cdata_oauth.oauth.urls import check_callback_url
+from cdata_oauth.oauth.urls import callback_params, check_callback_url
 
 if TYPE_CHECKING:
     from cdata_oauth.oauth.operations import Invocation
@@ -281,18 +281,9 @@ def _app_code(flow: _Flow) -> dict[str, Any]:
 
 def _code_from_verifier(flow: _Flow, verifier: str) -> tuple[str, str | None]:
     """(code, state) from a bare code or from the callback URL the browser landed on."""
-    text = verifier.strip()
-    if "://" not in text and not text.startswith("?") and not (
-            "code=" in text or "error=" in text):
-        return text, None
-    try:
-        parts = urlsplit(text if "://" in text else "x://x/" + text.lstrip("?"))
-    except ValueError:
-        raise ProgrammingError(
-            "Verifier looks like a callback URL but is malformed; give the URL the browser "
-            "landed on after the sign-in, or the code alone.") from None
-    params = dict(parse_qsl(parts.query, keep_blank_values=True))
-    params.update(dict(parse_qsl(parts.fragment, keep_blank_values=True)))
+    params = callback_params(verifier, "code", "code")
+    if params is None:
+        return verifier.strip(), None
     if params.get("error"):
         raise _callback_error(params, [*flow.secrets, params.get("code")])
     code = text_or_none(params.get("code"))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from typing import TYPE_CHECKING
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, parse_qsl, urlsplit
 
 from cdata_oauth.exceptions import ProgrammingError
 from cdata_oauth.redaction import mask_url
@@ -92,3 +92,21 @@ def check_callback_url(url: str, oob: bool = False) -> None:
             f"CallbackURL {mask_url(url)!r} is not an absolute URL; give the redirect URL "
             "registered with the provider, e.g. https://app.example/callback or "
             "http://127.0.0.1:33333/callback.")
+
+
+def callback_params(given: str, field: str, what: str) -> dict[str, str] | None:
+    """The query and fragment parameters when ``Verifier`` holds the callback URL the
+    browser was sent back to (or its ``?query``); None for a bare ``field`` value."""
+    text = given.strip()
+    if "://" not in text and not text.startswith("?") and f"{field}=" not in text \
+            and "error=" not in text and "denied=" not in text:
+        return None
+    try:
+        parts = urlsplit(text if "://" in text else "x://x/" + text.lstrip("?"))
+    except ValueError:
+        raise ProgrammingError(
+            "Verifier looks like a callback URL but is malformed; give the whole URL the "
+            f"browser was sent back to, or the {what} alone.") from None
+    params = dict(parse_qsl(parts.query, keep_blank_values=True))
+    params.update(parse_qsl(parts.fragment, keep_blank_values=True))
+    return params
