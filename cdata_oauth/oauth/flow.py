@@ -11,13 +11,19 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from cdata_oauth.config.options import Options, parse_other_options
 from cdata_oauth.conversions import text_or_none
 from cdata_oauth.exceptions import ProgrammingError
+from cdata_oauth.lazy import resolve
 from cdata_oauth.oauth.operations import Invocation
 from cdata_oauth.oauth.urls import check_url
 
 if TYPE_CHECKING:
     import requests
 
+    from cdata_oauth.oauth.loopback import CallbackListener
+
 __all__ = ["Flow"]
+
+LOOPBACK = "cdata_oauth.oauth.loopback"
+"""APP mode's listener and browser: loaded by the first APP-mode statement only."""
 
 
 @dataclass
@@ -73,6 +79,16 @@ class Flow:
                 raise ProgrammingError(f"OAuthParam:{name} cannot be sent: {hint}.")
             params[name] = "" if value is None else str(value)
         return params
+
+    def listener(self, callback: str, timeout: float | None) -> CallbackListener:
+        """APP mode: the loopback listener the browser comes back to."""
+        listener: CallbackListener = resolve(f"{LOOPBACK}:CallbackListener")(callback, timeout)
+        return listener
+
+    @staticmethod
+    def open_browser(url: str) -> None:
+        """APP mode: send the person's browser to the provider (without waiting)."""
+        resolve(f"{LOOPBACK}:open_browser")(url)
 
     def send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """One request through the connection's transport, this flow's secrets masked."""

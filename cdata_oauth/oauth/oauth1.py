@@ -29,7 +29,6 @@ from cdata_oauth.exceptions import NotSupportedError, OAuthError, OperationalErr
 from cdata_oauth.keys import load_signing_key
 from cdata_oauth.logguard import in_use
 from cdata_oauth.oauth.flow import Flow
-from cdata_oauth.oauth.loopback import CallbackListener, open_browser
 from cdata_oauth.oauth.responses import redirect_message, retry_note
 from cdata_oauth.oauth.urls import callback_params, check_callback_url
 from cdata_oauth.redaction import MASK, is_secret_name, scrub
@@ -270,9 +269,9 @@ def _web(flow: _Flow) -> dict[str, Any]:
 
 def _app(flow: _Flow) -> dict[str, Any]:
     callback = text_or_none(flow.get("CallbackURL")) or DEFAULT_APP_CALLBACK
-    with CallbackListener(callback, flow.get("Timeout")) as listener:
+    with flow.listener(callback, flow.get("Timeout")) as listener:
         token, secret = flow.request_token(listener.redirect_uri)
-        open_browser(flow.authorize_url(token))
+        flow.open_browser(flow.authorize_url(token))
 
         def accept(params: dict[str, str]) -> str | None:
             if any(k in params for k in ("denied", "error", "oauth_problem")):

@@ -29,7 +29,6 @@ from cdata_oauth.conversions import text_or_none
 from cdata_oauth.exceptions import OAuthError, ProgrammingError
 from cdata_oauth.logguard import in_use
 from cdata_oauth.oauth.flow import Flow
-from cdata_oauth.oauth.loopback import CallbackListener, open_browser
 from cdata_oauth.oauth.responses import oauth_error_from_fields, parse_token_response
 from cdata_oauth.oauth.urls import callback_params, check_callback_url
 
@@ -257,7 +256,7 @@ def _app_code(flow: _Flow) -> dict[str, Any]:
     callback = text_or_none(flow.get("CallbackURL")) or DEFAULT_APP_CALLBACK
     timeout = flow.get("Timeout")
     state = _new_state()
-    with CallbackListener(callback, None if timeout in (None, 0) else float(timeout)) as listener:
+    with flow.listener(callback, None if timeout in (None, 0) else float(timeout)) as listener:
         verifier, url = _build_authorization_url(flow, auth_url, listener.redirect_uri, state)
         flow.secrets.extend(v for v in (verifier, state) if v)
 
@@ -269,7 +268,7 @@ def _app_code(flow: _Flow) -> dict[str, Any]:
                 return "The answer carries neither a code nor an error."
             return None
 
-        open_browser(url)
+        flow.open_browser(url)
         params = listener.wait(accept)
         redirect_uri = listener.redirect_uri
     if params.get("error"):

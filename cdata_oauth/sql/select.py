@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from sqlglot import exp
@@ -10,11 +10,10 @@ from sqlglot.errors import SqlglotError
 from sqlglot.executor import execute
 
 from cdata_oauth.exceptions import ProgrammingError
+from cdata_oauth.sql import Table
 
 __all__ = ["Table", "run_select"]
 
-Table = tuple[Sequence[str], Sequence[tuple[Any, ...]]]
-"""A table's column names and rows."""
 
 _CHECK_COLUMNS = "check the column names (SELECT * shows them) and the expressions."
 

@@ -21,9 +21,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-import filelock
-
 from cdata_oauth.exceptions import OperationalError, ProgrammingError
+from cdata_oauth.lazy import resolve
 from cdata_oauth.redaction import mask
 
 __all__ = [
@@ -37,6 +36,8 @@ __all__ = [
     "open_store",
 ]
 
+FILE_LOCK, FILE_LOCK_TIMEOUT = "filelock:FileLock", "filelock:Timeout"
+"""The cross-process lock of file stores, loaded when a file store first locks."""
 MEMORY_PREFIX = "memory://"
 FORMAT = "cdata_oauth.tokens/1"
 LOCK_TIMEOUT = 600.0
@@ -174,10 +175,10 @@ class _StoreLock:
 
     def _acquire_file(self) -> None:
         assert self._lock_file is not None
-        lock = filelock.FileLock(str(self._lock_file), timeout=LOCK_TIMEOUT, mode=0o600)
+        lock = resolve(FILE_LOCK)(str(self._lock_file), timeout=LOCK_TIMEOUT, mode=0o600)
         try:
             lock.acquire()
-        except filelock.Timeout as exc:
+        except resolve(FILE_LOCK_TIMEOUT) as exc:
             raise OperationalError(
                 f"Timed out after {LOCK_TIMEOUT:g} seconds waiting for the lock file "
                 f"{self._lock_file}: another process is refreshing the token. If none is "
