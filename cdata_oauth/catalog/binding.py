@@ -72,7 +72,8 @@ class Binder:
 
 def _bind(script: Script, args: Args, base: _Base, properties: ConnectionProperties
           ) -> Inputs:
-    given = _given_arguments(script, args)
+    given_inputs = _given_arguments(script, args)
+    given = {name: value for name, (_, value) in given_inputs.items()}
     values = dict(base.values)
     folded_given = set()
     for name, value in given.items():  # same order and spelling as put() in _base gives
@@ -90,9 +91,9 @@ def _bind(script: Script, args: Args, base: _Base, properties: ConnectionPropert
         if key not in folded_given:
             name, value = values[key]
             _convert(script, name, value, base.secret_names)  # raises, as it did in _base
-    for name in given:
-        key = name.lower()
-        values[key] = (name, _convert(script, name, values[key][1], base.secret_names))
+    for name, (declared, value) in given_inputs.items():
+        values[name.lower()] = (name, _convert(script, name, value, base.secret_names,
+                                               declared))
     return Inputs.from_folded(values, base.secret_names,
                               base.defaulted - folded_given if given else base.defaulted)
 
@@ -157,10 +158,12 @@ def _merge(script: Script, properties: ConnectionProperties) -> _Base:
                  secret_names, required, tuple(sorted(required - present)))
 
 
-def _given_arguments(script: Script, args: Args) -> dict[str, Any]:
-    """The EXEC values by declared name; positional values take declared order."""
+def _given_arguments(script: Script, args: Args
+                     ) -> dict[str, tuple[ScriptInput, Any]]:
+    """The EXEC values (with the input each gives) by declared name; positional values
+    take declared order."""
     positional_inputs = script.positional_inputs
-    given: dict[str, Any] = {}
+    given: dict[str, tuple[ScriptInput, Any]] = {}
     canonical_seen: dict[str, str] = {}
     for position, (name, value) in enumerate(args):
         if name is None:
@@ -169,11 +172,13 @@ def _given_arguments(script: Script, args: Args) -> dict[str, Any]:
                     f"{script.name} takes at most {len(positional_inputs)} positional values; "
                     f"{sum(1 for n, _ in args if n is None)} were given; name the others "
                     "(Input = value).")
-            declared_name = positional_inputs[position].name
+            declared = positional_inputs[position]
+            declared_name = declared.name
         else:
-            declared = script.input_at(name, position)
-            if declared is None:
+            found = script.input_at(name, position)
+            if found is None:
                 raise ProgrammingError(_unknown_input(script, name))
+            declared = found
             declared_name = declared.name if not declared.prefix else \
                 declared.prefix + name[len(declared.prefix):]
         key = declared_name.lower()
@@ -182,7 +187,7 @@ def _given_arguments(script: Script, args: Args) -> dict[str, Any]:
                 f"Input {declared_name} of {script.name} is given twice; give it once.")
         canonical_seen[key] = declared_name
         if value is not None:  # NULL means "not given": lower precedence applies
-            given[declared_name] = value
+            given[declared_name] = (declared, value)
     return given
 
 
@@ -211,12 +216,30 @@ def _check_required(script: Script, values: Mapping[str, Any],
     raise ProgrammingError(f"{script.name} needs " + "; ".join(parts) + ".")
 
 
-def _convert(script: Script, name: str, value: Any, secret_names: frozenset[str]) -> Any:
+class _Shown:
+    """How a value appears in a message: masked when secret. Worked out only when a
+    message is written (most values never appear in one)."""
+
+    __slots__ = ("name", "secret_names", "value")
+
+    def __init__(self, name: str, value: Any, secret_names: frozenset[str]) -> None:
+        self.name, self.value, self.secret_names = name, value, secret_names
+
+    def __str__(self) -> str:
+        secret = self.name.lower() in self.secret_names or is_secret_name(self.name)
+        return mask(self.value) if secret else repr(self.value)
+
+
+_FIND = object()  # "look the input up": _convert's default for ``declared``
+
+
+def _convert(script: Script, name: str, value: Any, secret_names: frozenset[str],
+             declared: Any = _FIND) -> Any:
     if value is None:
         return None
-    declared = script.find_input(name)
-    secret = name.lower() in secret_names or is_secret_name(name)
-    shown = mask(value) if secret else repr(value)
+    if declared is _FIND:
+        declared = script.find_input(name)
+    shown = _Shown(name, value, secret_names)
     spec = REGISTRY.get(name.lower())
     label = "Input {name} of " + script.name
     flag = _flag(script, declared, spec, value, shown, label)
@@ -232,7 +255,7 @@ def _convert(script: Script, name: str, value: Any, secret_names: frozenset[str]
 
 
 def _flag(script: Script, declared: ScriptInput | None, spec: PropertySpec | None, value: Any,
-          shown: str, label: str) -> bool | None:
+          shown: _Shown, label: str) -> bool | None:
     """The bool of a flag input (a TRUE/FALSE property, or xs:type="boolean"), read with the
     shared truth words before any values="TRUE,FALSE" list, so that ON is TRUE there too;
     None for any other input."""
@@ -247,7 +270,7 @@ def _flag(script: Script, declared: ScriptInput | None, spec: PropertySpec | Non
     return flag
 
 
-def _allowed(script: Script, declared: ScriptInput, value: Any, shown: str) -> str:
+def _allowed(script: Script, declared: ScriptInput, value: Any, shown: _Shown) -> str:
     """The declared value (in its spelling) that ``value`` names, ignoring case."""
     folded = str(value).strip().upper()
     match = next((v for v in declared.values if v.upper() == folded), None)
@@ -265,7 +288,7 @@ _TYPE_HINTS = {
 }
 
 
-def _convert_type(script: Script, declared: ScriptInput, value: Any, shown: str) -> Any:
+def _convert_type(script: Script, declared: ScriptInput, value: Any, shown: _Shown) -> Any:
     kind = declared.xs_type
     try:
         if kind in ("int", "long", "integer"):
