@@ -1,18 +1,23 @@
-"""RFC 9207 against a server of ours, in WEB mode (the callback URL given as Verifier):
+"""RFC 9207 against a server of ours, in WEB mode (the callback URL given as Verifier) and
+APP mode (the loopback callback):
 an ``iss`` naming another server is refused before any token request, and so is a missing
 ``iss`` when the metadata says the server always sends it."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+import requests
 
 import cdata_oauth
 from tests.servers.metadata_server import MetadataServer
+from tests.servers.oauth2_mock import execute_row
 
 from .test_discovery import TOKEN, props, served
+from .test_oauth2_app import Background, printed_url
 
 
 def exchange(issuer: str, **callback: str) -> list[tuple[Any, ...]]:
@@ -65,3 +70,21 @@ def test_an_error_response_from_another_issuer_is_reported_as_a_mix_up(
     with pytest.raises(cdata_oauth.OperationalError, match="mix-up") as caught:
         exchange(issuer, error="access_denied", iss="https://attacker.example")
     assert not isinstance(caught.value, cdata_oauth.OAuthError)
+
+
+def test_app_mode_refuses_a_loopback_callback_naming_another_issuer(
+        metadata_server: MetadataServer, no_browser: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    issuer = served(metadata_server)
+    metadata_server.serve("POST", issuer + "/token", body=TOKEN)
+    properties = props(issuer, CallbackURL="http://127.0.0.1:0/callback")
+    job = Background(lambda: execute_row(cdata_oauth.connect(**properties),
+                                         "EXEC GetOAuthAccessToken AuthMode='APP'"))
+    url = printed_url(capsys, job)
+    query = parse_qs(urlsplit(url).query)
+    requests.get(query["redirect_uri"][0], timeout=10, params={
+        "code": "loopback-code", "state": query["state"][0], "iss": "https://attacker.example"})
+    with pytest.raises(cdata_oauth.OperationalError, match="mix-up") as caught:
+        job.result()
+    assert "https://attacker.example" in str(caught.value) and issuer in str(caught.value)
+    assert metadata_server.posts(issuer + "/token") == []
