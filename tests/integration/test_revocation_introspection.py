@@ -5,6 +5,7 @@ secret in any message."""
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,8 @@ import cdata_oauth
 from cdata_oauth.exceptions import OAuthError
 from tests.servers.metadata_server import MetadataServer
 
-from .test_discovery import CLIENT_SECRET, props, served
+from .test_discovery import CLIENT_ID, CLIENT_SECRET, props, served
+from .test_secrets_in_logs import Logs, logs  # noqa: F401  (the fixture)
 
 ACCESS, REFRESH = "stored-access-Kk3", "stored-refresh-Pp9"
 
@@ -157,3 +159,40 @@ def test_a_bad_introspection_answer_is_an_operational_error_without_secrets(
         conn.execute("EXEC IntrospectOAuthToken Token='secret-token-Vb7'")
     assert "secret-token-Vb7" not in str(caught.value)
     assert CLIENT_SECRET not in str(caught.value)
+
+
+def test_no_token_or_client_secret_reaches_the_log_file_or_log_records(
+        metadata_server: MetadataServer, tmp_path: Path, logs: Logs) -> None:  # noqa: F811
+    log = tmp_path / "http.log"
+    issuer, conn = connect_with_stored_token(metadata_server, "memory://revoke-logs",
+                                             LogFile=str(log))
+    metadata_server.serve("POST", issuer + "/introspect",
+                          body={"active": True, "jti": ACCESS, "client_id": "disc-client"})
+    metadata_server.serve("POST", issuer + "/revoke", status=400,
+                          body={"error": "invalid_request", "error_description": REFRESH})
+    with conn:
+        conn.execute("EXEC IntrospectOAuthToken")
+        with pytest.raises(OAuthError) as caught:
+            conn.execute("EXEC RevokeOAuthToken")
+    basic = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+    logs.secret(ACCESS, REFRESH, CLIENT_SECRET, basic)
+    text = log.read_text()
+    assert "POST " + issuer + "/revoke" in text and "token_type_hint=refresh_token" in text
+    for secret in (ACCESS, REFRESH, CLIENT_SECRET):
+        assert secret not in text and secret not in str(caught.value)
+    logs.check()
+
+
+def test_after_revoking_the_stored_token_getandrefresh_gets_a_new_one(
+        metadata_server: MetadataServer) -> None:
+    issuer = served(metadata_server)
+    metadata_server.serve("POST", issuer + "/token", body={"access_token": ACCESS,
+                                                           "expires_in": 600})
+    metadata_server.serve("POST", issuer + "/revoke", body="")
+    with cdata_oauth.connect(**props(issuer, GrantType="CLIENT", InitiateOAuth="GETANDREFRESH",
+                                     OAuthSettingsLocation="memory://revoke-again")) as conn:
+        assert conn.tokens.stored() is not None  # got at connect time, from the issuer alone
+        conn.execute("EXEC RevokeOAuthToken")
+        assert conn.tokens.stored() is None
+        assert conn.tokens.current().access_token == ACCESS
+    assert len(metadata_server.posts(issuer + "/token")) == 2
