@@ -15,6 +15,7 @@ import pytest
 import cdata_oauth
 from cdata_oauth.oauth.discovery import well_known_urls
 from tests.servers.metadata_server import MetadataServer
+from tests.servers.squid import Squid
 
 CLIENT_ID, CLIENT_SECRET = "disc-client", "disc-secret-Zq81"
 TOKEN = {"access_token": "disc-access-token-1", "token_type": "Bearer", "expires_in": 600}
@@ -212,3 +213,17 @@ def test_metadata_goes_through_the_connections_transport_and_log(
     log = tmp_path / "http.log"
     rows_of("EXEC GetOAuthServerMetadata", **props(issuer, LogFile=str(log)))
     assert f"GET {well_known_urls(issuer)[0]}" in log.read_text()
+
+
+def test_metadata_is_fetched_through_the_connections_proxy(
+        metadata_server: MetadataServer, squid: Squid) -> None:
+    issuer = served(metadata_server)
+    metadata_server.serve("POST", issuer + "/token", body=TOKEN)
+    mark = squid.mark()
+    rows_of("EXEC GetOAuthAccessToken GrantType='CLIENT'",
+            **props(issuer, Proxy_Server="127.0.0.1", Proxy_Port=squid.ports["basic"],
+                    Proxy_User=squid.basic_user, Proxy_Password=squid.basic_password))
+    want = f"GET {well_known_urls(issuer)[0]}"
+    lines = squid.lines_since(mark, f"POST {issuer}/token")
+    assert any(want in line and " 200 " in line for line in lines), lines
+    assert metadata_server.count("GET", well_known_urls(issuer)[0]) == 1
