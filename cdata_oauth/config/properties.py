@@ -90,6 +90,11 @@ _SPECS = (
     _p("OAuthAuthorizationURL", "Where the user logs in and grants access."),
     _p("OAuthAccessTokenURL", "Where the access token is requested."),
     _p("OAuthRefreshTokenURL", "Where refresh requests go, when not OAuthAccessTokenURL."),
+    _p("OAuthIssuer", "The authorization server's issuer URL (OAuth 2.0): its metadata "
+       "(/.well-known/openid-configuration, else RFC 8414) supplies every endpoint URL "
+       "not set explicitly, and authorization responses must name this issuer (RFC 9207)."),
+    _p("OAuthRevocationURL", "Where RevokeOAuthToken sends tokens to revoke (RFC 7009)."),
+    _p("OAuthIntrospectionURL", "Where IntrospectOAuthToken asks about a token (RFC 7662)."),
     _p("CallbackURL", "The redirect URL registered with the app."),
     _p("Scope", "Space-separated scopes to request."),
     _p("OAuthAccessToken", "The access token (OAuth 1.0: the request token)."),

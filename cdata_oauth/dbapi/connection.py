@@ -1,5 +1,5 @@
 """PEP 249 ``Connection`` and ``Cursor``: a statement goes parse -> catalog -> bind ->
-operation -> one result row.
+operation -> result rows (one, or one per ``api:push``).
 """
 
 from __future__ import annotations
@@ -124,8 +124,13 @@ class Connection:
         script = self.catalog.lookup(procedure)
         inputs = self.binder.bind(script, tuple(args), reusable)
         try:
+            inputs = self.tokens.prepare(script.operation, inputs)
             operation = get_operation(script.operation)
-            outputs = operation(Invocation(script, inputs, self.context))
+            try:
+                outputs = operation(Invocation(script, inputs, self.context))
+            except exc.Error as error:
+                self.tokens.failed(script.operation, inputs, error)
+                raise
             self.tokens.keep(script.operation, inputs, outputs)
         except exc.Error as error:
             error.args = tuple(scrub(str(a), self._secrets(inputs)) for a in error.args)
@@ -141,7 +146,7 @@ class Connection:
 
 
 class Cursor:
-    """Runs statements and holds the last result (one row for a procedure)."""
+    """Runs statements and holds the last result (a procedure's rows: usually one)."""
 
     arraysize: int = 1
 

@@ -1,7 +1,9 @@
-"""Outputs of an operation -> result columns and one row.
+"""Outputs of an operation -> result columns and rows (one row per mapping of outputs:
+an operation returns one, or a list of them).
 
 Declared outputs come first, in declared order; a wildcard output (``OAuthParam:*``)
-then adds one column per extra field, sorted by name, so columns are stable.
+then adds one column per extra field any row has, sorted by name, so columns are stable
+(a row without that field holds NULL there).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 from cdata_oauth.catalog.model import Script
 from cdata_oauth.conversions import whole_number
 from cdata_oauth.dbapi.types import type_code_for
+from cdata_oauth.oauth.operations import Outputs
 
 Description = tuple[str, str, None, None, None, None, bool]
 
@@ -58,7 +61,7 @@ class Projector:
     def __init__(self) -> None:
         self._layouts: dict[str, tuple[Script, Layout]] = {}
 
-    def project(self, script: Script, outputs: Mapping[str, Any]) -> ResultSet:
+    def project(self, script: Script, outputs: Outputs) -> ResultSet:
         return project(script, outputs, self._layout(script))
 
     def _layout(self, script: Script) -> Layout:
@@ -73,17 +76,18 @@ class Projector:
         return layout
 
 
-def project(script: Script, outputs: Mapping[str, Any], layout: Layout | None = None
-            ) -> ResultSet:
-    """One row holding the script's outputs, taken from what the operation returned."""
+def project(script: Script, outputs: Outputs, layout: Layout | None = None) -> ResultSet:
+    """The result of one run: one row for one mapping of outputs, or one row per mapping
+    when the operation returned several (each ``api:push`` of an API Script is a row)."""
     if layout is None:
         layout = Layout.of(script)
-    by_key = {k.lower(): (k, v) for k, v in outputs.items()}
-    row = [_as_type(by_key[folded][1] if folded in by_key else None, xs_type)
-           for folded, xs_type in layout.columns]
-    if layout.fixed or layout.names.issuperset(by_key):
+    many = [outputs] if isinstance(outputs, Mapping) else list(outputs)
+    keyed = [{k.lower(): (k, v) for k, v in one.items()} for one in many]
+    rows = [[_as_type(by_key[folded][1] if folded in by_key else None, xs_type)
+             for folded, xs_type in layout.columns] for by_key in keyed]
+    if layout.fixed or all(layout.names.issuperset(by_key) for by_key in keyed):
         # no wildcard output, or nothing beyond the declared ones: the columns are fixed
-        return ResultSet(layout.description, [tuple(row)])
+        return ResultSet(layout.description, [tuple(row) for row in rows])
     names = [column[0] for column in layout.description]
     codes = [column[1] for column in layout.description]
     used = set(layout.names)
@@ -91,15 +95,21 @@ def project(script: Script, outputs: Mapping[str, Any], layout: Layout | None = 
         prefix = output.prefix
         if not prefix:
             continue
-        extra = sorted((k, v) for key, (k, v) in by_key.items()
-                       if key.startswith(prefix.lower()) and key not in used)
-        for key, value in extra:
-            names.append(prefix + key[len(prefix):])
-            codes.append(type_code_for("string", value))
-            row.append(value)
-            used.add(key.lower())
+        spelled: dict[str, str] = {}  # folded -> the first spelling met
+        for by_key in keyed:
+            for key, (name, _) in by_key.items():
+                if key.startswith(prefix.lower()) and key not in used:
+                    spelled.setdefault(key, name)
+        for key, name in sorted(spelled.items(), key=lambda item: item[1]):
+            values = [by_key[key][1] if key in by_key else None for by_key in keyed]
+            names.append(prefix + name[len(prefix):])
+            codes.append(type_code_for("string", next((v for v in values if v is not None),
+                                                      values[0])))
+            for row, value in zip(rows, values, strict=True):
+                row.append(value)
+            used.add(key)
     return ResultSet(tuple(_column(n, c) for n, c in zip(names, codes, strict=True)),
-                     [tuple(row)])
+                     [tuple(row) for row in rows])
 
 
 def table(columns: Sequence[str], rows: list[tuple[Any, ...]]) -> ResultSet:

@@ -1,5 +1,6 @@
 """What every flow of one statement shares, OAuth 1.0a and 2.0 alike: its inputs, the
-OtherOptions, the secrets to mask, required inputs and provider URLs checked once, the
+OtherOptions, the secrets to mask, required inputs and provider URLs checked once (an
+OAuth 2.0 URL not set explicitly comes from the ``OAuthIssuer``'s metadata), the
 ``OAuthParam:*`` extras, and the connection's transport."""
 
 from __future__ import annotations
@@ -12,6 +13,13 @@ from cdata_oauth.config.options import Options, parse_other_options
 from cdata_oauth.conversions import text_or_none
 from cdata_oauth.exceptions import ProgrammingError
 from cdata_oauth.lazy import resolve
+from cdata_oauth.oauth.discovery import (
+    ENDPOINTS,
+    ServerMetadata,
+    discover,
+    endpoint_error,
+    missing_endpoint,
+)
 from cdata_oauth.oauth.operations import Invocation
 from cdata_oauth.oauth.urls import check_url
 
@@ -40,6 +48,9 @@ class Flow:
     """Request parameters the protocol sets itself: no ``OAuthParam:`` may send them."""
     use_instead: ClassVar[Mapping[str, str]] = {}
     """The input to set instead of a reserved parameter, where there is one."""
+    discovers: ClassVar[bool] = False
+    """True for flows whose endpoint URLs may come from OAuthIssuer's metadata."""
+    _metadata: ServerMetadata | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def base_of(cls, invocation: Invocation) -> dict[str, Any]:
@@ -62,10 +73,42 @@ class Flow:
         return value
 
     def url(self, name: str, why: str) -> str:
-        """A required provider URL, checked against the plain-http policy."""
+        """A required provider URL, checked against the plain-http policy: the input or
+        property when given, else (OAuth 2.0) the one OAuthIssuer's metadata gives."""
+        if self.issuer is not None and name in ENDPOINTS and \
+                text_or_none(self.get(name)) is None:
+            metadata = self.metadata()
+            assert metadata is not None
+            found = metadata.endpoint(name)
+            if found is None:
+                raise missing_endpoint(name, metadata, why)
+            try:
+                check_url(name, found, self.options)
+            except ProgrammingError as problem:
+                raise endpoint_error(name, metadata, problem) from None
+            return found
         value = self.require(name, why)
         check_url(name, value, self.options)
         return value
+
+    @property
+    def issuer(self) -> str | None:
+        """OAuthIssuer, for the flows that discover; None otherwise."""
+        value = text_or_none(self.get("OAuthIssuer")) if self.discovers else None
+        return None if value is None else value.strip()
+
+    def metadata(self) -> ServerMetadata | None:
+        """OAuthIssuer's server metadata (fetched once per process, see ``discovery``);
+        None without OAuthIssuer."""
+        issuer = self.issuer
+        if issuer is None:
+            return None
+        if self._metadata is None:
+            self._metadata = discover(issuer, self._get_metadata)
+        return self._metadata
+
+    def _get_metadata(self, url: str) -> requests.Response:
+        return self.send("GET", url, headers={"Accept": "application/json"})
 
     def extra_params(self, reserved: frozenset[str] | None = None) -> dict[str, str]:
         """The ``OAuthParam:<name>`` inputs, as request parameters; a parameter the

@@ -26,7 +26,7 @@ from oauthlib.oauth2 import (
 )
 
 from cdata_oauth.conversions import text_or_none
-from cdata_oauth.exceptions import OAuthError, ProgrammingError
+from cdata_oauth.exceptions import OAuthError, OperationalError, ProgrammingError
 from cdata_oauth.logguard import in_use
 from cdata_oauth.oauth.flow import Flow
 from cdata_oauth.oauth.responses import oauth_error_from_fields, parse_token_response
@@ -35,7 +35,7 @@ from cdata_oauth.oauth.urls import callback_params, check_callback_url
 if TYPE_CHECKING:
     from cdata_oauth.oauth.operations import Invocation
 
-__all__ = ["DEFAULT_APP_CALLBACK", "authorization_url", "get_access_token"]
+__all__ = ["DEFAULT_APP_CALLBACK", "authorization_url", "get_access_token", "server_metadata"]
 
 #: Where APP mode listens when no CallbackURL is given: any free loopback port (RFC 8252).
 DEFAULT_APP_CALLBACK = "http://127.0.0.1:0/"
@@ -60,6 +60,7 @@ class _Flow(Flow):
 
     reserved_params: ClassVar[frozenset[str]] = _TOKEN_RESERVED
     use_instead: ClassVar[Mapping[str, str]] = _USE_INSTEAD
+    discovers: ClassVar[bool] = True
 
     @classmethod
     def of(cls, invocation: Invocation) -> _Flow:
@@ -70,15 +71,43 @@ class _Flow(Flow):
 
     @property
     def client_auth(self) -> str:
-        """BASIC, POST or NONE: the one way the client authenticates."""
+        """BASIC, POST or NONE: the one way the client authenticates. An explicit
+        ClientAuth always wins; without it a client with a secret uses the first of
+        client_secret_basic and client_secret_post that OAuthIssuer's metadata lists in
+        token_endpoint_auth_methods_supported, else BASIC."""
         chosen = self.options["ClientAuth"]
         if chosen is None:
-            return "BASIC" if self.client_secret else "NONE"
+            return self._advertised_auth() if self.client_secret else "NONE"
         if chosen in ("BASIC", "POST") and not self.client_secret:
             raise ProgrammingError(
                 f"OtherOptions ClientAuth={chosen} needs OAuthClientSecret; set it, or use "
                 "ClientAuth=NONE for a public client.")
         return str(chosen)
+
+    def _advertised_auth(self) -> str:
+        metadata = self.metadata()
+        methods = metadata.get("token_endpoint_auth_methods_supported") if metadata else None
+        if isinstance(methods, list):
+            for method in methods:
+                if method in _AUTH_METHODS:
+                    return _AUTH_METHODS[method]
+        return "BASIC"
+
+    def auth_headers(self) -> dict[str, str]:
+        """The Authorization header of client_secret_basic, when that is the way."""
+        if self.client_auth == "BASIC":
+            return {"Authorization": _basic(self.client_id or "", self.client_secret or "")}
+        return {}
+
+    def auth_fields(self) -> dict[str, str]:
+        """The client's body fields: client_id (POST, NONE), client_secret (POST)."""
+        auth = self.client_auth
+        fields: dict[str, str] = {}
+        if auth != "BASIC" and self.client_id:
+            fields["client_id"] = self.client_id
+        if auth == "POST":
+            fields["client_secret"] = self.client_secret or ""
+        return fields
 
     def client(self, kind: str) -> Client:
         classes: dict[str, type[Client]] = {
@@ -105,8 +134,7 @@ class _Flow(Flow):
             body = str(post_data)
             if body.lstrip()[:1] == "{":
                 headers["Content-Type"] = "application/json"
-        if self.client_auth == "BASIC":
-            headers["Authorization"] = _basic(self.client_id or "", self.client_secret or "")
+        headers.update(self.auth_headers())
         response = self.send("POST", url, data=body.encode("utf-8"), headers=headers)
         host = urlsplit(url).hostname or "the server"
         parsed = parse_token_response(
@@ -114,6 +142,9 @@ class _Flow(Flow):
             secrets=self.secrets, what=f"The token endpoint at {host}",
             headers=response.headers)
         return parsed.outputs(sent_refresh_token)
+
+
+_AUTH_METHODS = {"client_secret_basic": "BASIC", "client_secret_post": "POST"}
 
 
 def get_access_token(invocation: Invocation) -> Mapping[str, Any]:
@@ -155,6 +186,15 @@ def authorization_url(invocation: Invocation) -> Mapping[str, Any]:
         verifier, url = _build_authorization_url(flow, auth_url, callback, state)
         flow.invocation.context.authorizations.remember(state, verifier)
     return {"URL": url, "State": state, "PKCEVerifier": verifier}
+
+
+def server_metadata(invocation: Invocation) -> list[Mapping[str, Any]]:
+    """GetOAuthServerMetadata: one Name/Value row per field of OAuthIssuer's metadata."""
+    flow = _Flow.of(invocation)
+    flow.require("OAuthIssuer", "to read the server's metadata")
+    metadata = flow.metadata()
+    assert metadata is not None
+    return list(metadata.rows())
 
 
 # -- CODE --------------------------------------------------------------------------------
@@ -271,6 +311,7 @@ def _app_code(flow: _Flow) -> dict[str, Any]:
         flow.open_browser(url)
         params = listener.wait(accept)
         redirect_uri = listener.redirect_uri
+    _check_iss(flow, params)
     if params.get("error"):
         raise _callback_error(params, flow.secrets)
     code = params["code"]
@@ -283,6 +324,7 @@ def _code_from_verifier(flow: _Flow, verifier: str) -> tuple[str, str | None]:
     params = callback_params(verifier, "code", "code")
     if params is None:
         return verifier.strip(), None
+    _check_iss(flow, params)
     if params.get("error"):
         raise _callback_error(params, [*flow.secrets, params.get("code")])
     code = text_or_none(params.get("code"))
@@ -291,6 +333,30 @@ def _code_from_verifier(flow: _Flow, verifier: str) -> tuple[str, str | None]:
             "Verifier looks like a callback URL but has no code parameter; give the URL the "
             "browser landed on after the sign-in, or the code alone.")
     return code, text_or_none(params.get("state"))
+
+
+def _check_iss(flow: _Flow, params: Mapping[str, str]) -> None:
+    """RFC 9207's mix-up defence: an authorization response that names its issuer must
+    name ours; one that names none is refused when the server says it always names it."""
+    expected = flow.issuer
+    if expected is None:
+        return
+    given = params.get("iss")
+    if given is None:
+        metadata = flow.metadata()
+        if metadata is not None and metadata.iss_parameter_supported:
+            raise OperationalError(
+                f"The authorization response carries no iss parameter, though the issuer "
+                f"{expected} always sends one (authorization_response_iss_parameter_supported"
+                " in its metadata, RFC 9207): it may come from another server (a mix-up "
+                "attack). No token was requested; start the sign-in again.")
+        return
+    if given != expected:
+        shown = given if len(given) <= 200 else given[:200] + "..."
+        raise OperationalError(
+            f"The authorization response comes from the issuer {shown!r}, not from "
+            f"OAuthIssuer {expected!r}: it belongs to another server (a mix-up attack, RFC "
+            "9207). No token was requested; start the sign-in again.")
 
 
 def _callback_error(params: Mapping[str, str], secrets: list[object]) -> OAuthError:

@@ -8,7 +8,7 @@ add their own with ``register_operation``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
@@ -17,8 +17,8 @@ from cdata_oauth.exceptions import ProgrammingError
 from cdata_oauth.lazy import resolve
 from cdata_oauth.oauth.context import ConnectionContext
 
-__all__ = ["BUILTIN_OPERATIONS", "Invocation", "Operation", "Procedure", "get_operation",
-           "register_operation", "unregister_operation"]
+__all__ = ["BUILTIN_OPERATIONS", "Invocation", "Operation", "Outputs", "Procedure",
+           "get_operation", "register_operation", "unregister_operation"]
 
 
 class Procedure(Protocol):
@@ -40,13 +40,18 @@ class Invocation:
     context: ConnectionContext
 
 
-Operation = Callable[[Invocation], Mapping[str, Any]]
+Outputs = Mapping[str, Any] | Sequence[Mapping[str, Any]]
+"""What an operation returns: one row's outputs, or several rows (one per ``api:push``)."""
+Operation = Callable[[Invocation], Outputs]
 
 BUILTIN_OPERATIONS: dict[str, dict[str, str]] = {
     "oauthgetaccesstoken": {"1.0": "cdata_oauth.oauth.oauth1:get_access_token",
                             "2.0": "cdata_oauth.oauth.oauth2:get_access_token"},
     "oauthgetuserauthorizationurl": {"1.0": "cdata_oauth.oauth.oauth1:authorization_url",
                                      "2.0": "cdata_oauth.oauth.oauth2:authorization_url"},
+    "oauthgetservermetadata": {"2.0": "cdata_oauth.oauth.oauth2:server_metadata"},
+    "oauthrevoketoken": {"2.0": "cdata_oauth.oauth.revocation:revoke_token"},
+    "oauthintrospecttoken": {"2.0": "cdata_oauth.oauth.introspection:introspect_token"},
 }
 """Operation name -> OAuthVersion -> the flow function that runs it (loaded at first use)."""
 _registry: dict[str, Operation] = {}
@@ -80,7 +85,7 @@ def get_operation(name: str) -> Operation:
 def _by_version(name: str, targets: Mapping[str, str]) -> Operation:
     """The operation that runs the flow of the invocation's OAuthVersion."""
 
-    def run(invocation: Invocation) -> Mapping[str, Any]:
+    def run(invocation: Invocation) -> Outputs:
         version = str(invocation.inputs.get("OAuthVersion") or "")
         target = targets.get(version) or targets.get("2.0")
         if target is None:

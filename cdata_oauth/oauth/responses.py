@@ -17,7 +17,8 @@ from urllib.parse import parse_qsl
 from cdata_oauth.exceptions import OAuthError, OperationalError
 from cdata_oauth.redaction import is_secret_name, mask_url, scrub
 
-__all__ = ["TokenResponse", "oauth_error_from_fields", "parse_token_response"]
+__all__ = ["TokenResponse", "decode_fields", "excerpt", "oauth_error_from_fields",
+           "parse_token_response"]
 
 EXCERPT_CHARS = 200
 
@@ -179,6 +180,11 @@ def excerpt(body: str, secrets: Iterable[object] = (),
 
 def _text(value: Any) -> str | None:
     return None if value in (None, "") else str(value)
+
+
+def decode_fields(body: str, content_type: str | None) -> dict[str, Any] | None:
+    """The fields of an answer (JSON object or form-encoded), else None."""
+    return _decode(body, content_type)
 
 
 def _decode(body: str, content_type: str | None) -> dict[str, Any] | None:

@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+from cdata_oauth.config.inputs import Inputs
 from cdata_oauth.config.properties import ConnectionProperties
-from cdata_oauth.conversions import optional_text, whole_number
-from cdata_oauth.exceptions import InterfaceError, OAuthError, ProgrammingError
+from cdata_oauth.conversions import optional_text, text_or_none, whole_number
+from cdata_oauth.exceptions import Error, InterfaceError, OAuthError, ProgrammingError
 from cdata_oauth.tokens.stores import (
     LocalTokenStore,
     Token,
@@ -30,6 +31,8 @@ DEFAULT_LEEWAY = 60.0
 """Seconds before expiry at which a token counts as due (capped at half its lifetime)."""
 
 TOKEN_OPERATION = "oauthgetaccesstoken"
+REVOKE_OPERATION = "oauthrevoketoken"
+INTROSPECT_OPERATION = "oauthintrospecttoken"
 _CONTEXT_KEY = "cdata_oauth.tokens.lifecycle"
 _NON_INTERACTIVE_GRANTS = ("CLIENT", "PASSWORD")
 
@@ -65,8 +68,9 @@ class TokenLifecycle:
         if location:
             self.store = open_store(str(location))
         elif self.mode != "OFF":
-            self.store = open_store(default_location(properties.get("OAuthClientId"),
-                                                     properties.get("OAuthAccessTokenURL")))
+            self.store = open_store(default_location(
+                properties.get("OAuthClientId"),
+                properties.get("OAuthAccessTokenURL") or properties.get("OAuthIssuer")))
         else:
             self.store = LocalTokenStore()
 
@@ -189,8 +193,11 @@ class TokenLifecycle:
     # the token the connection properties give
 
     _given_token: Token | None = None
+    _revoked_given = False
 
     def _given(self) -> Token | None:
+        if self._revoked_given:
+            return None
         properties = self._connection.properties
         access = properties.get("OAuthAccessToken")
         refresh = properties.get("OAuthRefreshToken")
@@ -202,13 +209,65 @@ class TokenLifecycle:
                 properties.get("OAuthExpiresIn"), properties.get("OAuthTokenTimestamp"))
         return self._given_token
 
+    # revoking and introspecting: which token, and forgetting a revoked one
+
+    def prepare(self, operation: str, inputs: Inputs) -> Inputs:
+        """Before a procedure runs: RevokeOAuthToken and IntrospectOAuthToken without a
+        Token take the stored one (revocation: the refresh token, else the access token;
+        introspection: the access token), and a TokenTypeHint saying which it is."""
+        folded = operation.lower()
+        if folded not in (REVOKE_OPERATION, INTROSPECT_OPERATION):
+            return inputs
+        given = text_or_none(inputs.get("Token"))
+        stored = self.stored()
+        changes: dict[str, Any] = {}
+        if given is None and stored is not None:
+            prefer_refresh = folded == REVOKE_OPERATION and stored.refresh_token
+            given = stored.refresh_token if prefer_refresh else stored.access_token
+            if given:
+                changes["Token"] = given
+        if given and text_or_none(inputs.get("TokenTypeHint")) is None and stored is not None:
+            if given == stored.refresh_token:
+                changes["TokenTypeHint"] = "refresh_token"
+            elif given == stored.access_token:
+                changes["TokenTypeHint"] = "access_token"
+        return inputs.with_values(**changes) if changes else inputs
+
+    def failed(self, operation: str, inputs: Mapping[str, Any], error: Error) -> None:
+        """After a procedure failed: a revocation the provider answered (with an error)
+        may still have revoked the token, so a stored one is forgotten all the same."""
+        if operation.lower() == REVOKE_OPERATION and isinstance(error, OAuthError) \
+                and error.status is not None:
+            self._forget(text_or_none(inputs.get("Token")))
+
+    def _forget(self, token: str | None) -> None:
+        """Remove the stored entry when it holds ``token`` (atomically, under the store's
+        lock): the next GETANDREFRESH signs in again."""
+        if token is None:
+            return
+        with self.store.lock():
+            stored = self.store.load()
+            if stored is not None and token in (stored.access_token, stored.refresh_token):
+                clear = getattr(self.store, "clear", None)
+                if clear is not None:
+                    clear()
+                else:  # a store without clear(): an empty record signs in again as well
+                    self.store.save(Token(None))
+        given = self._given()
+        if given is not None and token in (given.access_token, given.refresh_token):
+            self._revoked_given = True
+
     # storing
 
-    def keep(self, operation: str, inputs: Mapping[str, Any],
-             outputs: Mapping[str, Any]) -> None:
+    def keep(self, operation: str, inputs: Mapping[str, Any], outputs: Any) -> None:
         """After a procedure succeeded: when it was a token operation, store its answer,
-        keeping the old refresh token when the server sent none."""
-        if operation.lower() != TOKEN_OPERATION:
+        keeping the old refresh token when the server sent none; when it revoked the
+        stored token, forget it."""
+        folded = operation.lower()
+        if folded == REVOKE_OPERATION:
+            self._forget(text_or_none(inputs.get("Token")))
+            return
+        if folded != TOKEN_OPERATION or not isinstance(outputs, Mapping):
             return
         by_key = {k.lower(): k for k in outputs}
         access = outputs.get(by_key.get("oauthaccesstoken", ""))

@@ -224,6 +224,11 @@ class MemoryTokenStore:
         with self._guard:
             self._tokens[self.identifier] = token
 
+    def clear(self) -> None:
+        """Forget the token (after it was revoked)."""
+        with self._guard:
+            self._tokens.pop(self.identifier, None)
+
     def lock(self) -> Any:
         return self._lock.hold()
 
@@ -247,6 +252,9 @@ class LocalTokenStore:
 
     def save(self, token: Token) -> None:
         self._token = token
+
+    def clear(self) -> None:
+        self._token = None
 
     def lock(self) -> Any:
         return self._lock.hold()
@@ -302,6 +310,17 @@ class FileTokenStore:
                 f"Cannot write the token file {self.path} "
                 f"({exc.strerror or type(exc).__name__}); check that its folder is "
                 "writable or set OAuthSettingsLocation to another file.") from exc
+
+    def clear(self) -> None:
+        """Remove the file (one atomic unlink): the token was revoked."""
+        try:
+            self.path.unlink(missing_ok=True)
+        except OSError as exc:
+            raise OperationalError(
+                f"Cannot remove the token file {self.path} "
+                f"({exc.strerror or type(exc).__name__}); delete it yourself, its token "
+                "was revoked.") from exc
+        _fsync_folder(self.path.parent)
 
     def lock(self) -> Any:
         return self._lock.hold()

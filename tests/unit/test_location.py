@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import cdata_oauth
+from cdata_oauth.catalog.lookup import builtin_scripts
 from tests.core_support import (
     ECHO_INPUTS,
     ECHO_OUTPUTS,
@@ -47,7 +48,8 @@ def test_rsb_and_api_files_define_procedures(tmp_path: Path, echo: Recorder) -> 
         with pytest.raises(cdata_oauth.ProgrammingError, match="Unknown procedure 'Third'"):
             conn.execute("EXEC Third")
         names = {r[0] for r in conn.execute("SELECT ProcedureName FROM sys_procedures")}
-        assert names == {"Echo", "Second", "GetOAuthAccessToken", "RefreshOAuthAccessToken",
+        assert names == {"Echo", "Second"} | {s.name for s in builtin_scripts().values()}
+        assert names >= {"GetOAuthAccessToken", "RefreshOAuthAccessToken",
                          "GetOAuthAuthorizationURL"}
 
 
