@@ -240,3 +240,18 @@ def test_client_secret_jwt_is_hs256_with_the_secret() -> None:
     jwt.decode(auth.fields["client_assertion"], secret, algorithms=["HS256"],
                audience="https://as.example/token")
     assert "client_secret" not in auth.fields and not auth.headers
+
+
+def test_assertion_parameters_cannot_be_smuggled_in_as_oauth_params() -> None:
+    _fails(("OAuthParam:client_assertion", "OAuthClientAssertion"), GrantType="CLIENT",
+           **{"OAuthParam:client_assertion": "eyJ.forged.sig"}, never=("eyJ.forged.sig",))
+    _fails(("OAuthParam:subject_token", "SubjectToken"), GrantType="TOKENEXCHANGE",
+           SubjectToken="subject-tok-2", **{"OAuthParam:subject_token": "other-tok-3"})
+
+
+def test_private_key_jwt_needs_a_client_id(tmp_path: Path, rsa_key: rsa.RSAPrivateKey) -> None:
+    path = tmp_path / "key.pem"
+    path.write_bytes(_pem(rsa_key))
+    _fails(("ClientAuth=PRIVATE_KEY_JWT", "OAuthClientId"), GrantType="JWT",
+           OAuthClientId=None, OAuthJWTIssuer="svc", OAuthJWTCert=str(path),
+           OtherOptions="ClientAuth=PRIVATE_KEY_JWT")
