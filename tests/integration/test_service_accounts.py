@@ -229,11 +229,13 @@ def test_a_federated_assertion_from_an_environment_variable(
 
 
 def test_refresh_authenticates_the_client_with_a_fresh_assertion_for_its_endpoint(
-        test_rsa_key: rsa.RSAPrivateKey, key_file: Path) -> None:
+        test_rsa_key: rsa.RSAPrivateKey, key_file: Path, tmp_path: Path) -> None:
     server = RecordingServer()
+    log_file = tmp_path / "refresh.log"
     try:
         with cdata_oauth.connect(OAuthVersion="2.0", OAuthClientId="svc",
                                  OAuthAccessTokenURL=server.url, OAuthJWTCert=str(key_file),
+                                 LogFile=str(log_file),
                                  OtherOptions="ClientAuth=PRIVATE_KEY_JWT") as conn:
             row = _row(conn, "EXEC RefreshOAuthAccessToken OAuthRefreshToken='refresh-me-1'")
             _row(conn, "EXEC RefreshOAuthAccessToken OAuthRefreshToken='refresh-me-2'")
@@ -249,6 +251,9 @@ def test_refresh_authenticates_the_client_with_a_fresh_assertion_for_its_endpoin
     assert claims[0]["iss"] == claims[0]["sub"] == "svc"
     assert claims[0]["exp"] - claims[0]["iat"] <= 300
     assert claims[0]["jti"] != claims[1]["jti"]
+    logged = log_file.read_text()
+    assert "client_assertion=" in logged
+    assert first["client_assertion"] not in logged and "refresh-me-1" not in logged
 
 
 # -- 4. token exchange -----------------------------------------------------------------
