@@ -10,8 +10,9 @@ different fix; no message ever quotes the file's content or the password.
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography import x509
@@ -21,7 +22,8 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key, p
 
 from cdata_oauth.exceptions import ProgrammingError
 
-__all__ = ["KeyFile", "LoadedKey", "load_key", "load_signing_key"]
+__all__ = ["GoogleServiceAccount", "KeyFile", "LoadedKey", "load_google_json", "load_key",
+           "load_signing_key"]
 
 _KEY_BLOCK = re.compile(rb"-----BEGIN ([A-Z ]*)PRIVATE KEY-----.+?-----END \1PRIVATE KEY-----",
                         re.S)
@@ -56,9 +58,66 @@ def load_signing_key(cert: str, password: str | None) -> RSAPrivateKey:
     return key
 
 
-def load_key(location: str, password: str | None, names: KeyFile) -> LoadedKey:
-    """The private key (and certificates) held by the file at ``location``."""
+def load_key(location: str, password: str | None, names: KeyFile,
+             kind: str | None = None) -> LoadedKey:
+    """The private key (and certificates) held by the file at ``location``.
+
+    ``kind`` ("PEM" or "PFX") insists on one format, for properties that name it."""
     label = f"{names.file_property} {location!r}"
+    data = _read(label, location, names)
+    is_pem = b"-----BEGIN" in data
+    if kind == "PEM" and not is_pem:
+        raise ProgrammingError(
+            f"{label} is not a PEM file; give a PEM private key file, or name the file's "
+            "type (e.g. PFXFILE for a .pfx/.p12).")
+    if kind == "PFX" and is_pem:
+        raise ProgrammingError(
+            f"{label} is a PEM file, not a PFX (PKCS#12) file; name its type as a PEM key "
+            "file (e.g. PEMKEY_FILE).")
+    if is_pem:
+        return _from_pem(label, data, password, names)
+    return _from_pkcs12(label, data, password, names)
+
+
+@dataclass(frozen=True)
+class GoogleServiceAccount:
+    """What a Google service-account key file gives: who signs, with which key, where."""
+
+    client_email: str
+    key: PrivateKeyTypes = field(repr=False)
+    private_key_id: str
+    token_uri: str
+    private_key_pem: str = field(repr=False)  # a secret: callers mask it
+
+
+_GOOGLE_FIELDS = ("client_email", "private_key", "private_key_id", "token_uri")
+
+
+def load_google_json(location: str, names: KeyFile) -> GoogleServiceAccount:
+    """The fields of a Google service-account key file (JSON) and its private key."""
+    label = f"{names.file_property} {location!r}"
+    data = _read(label, location, names)
+    try:
+        fields = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise ProgrammingError(
+            f"{label} is not a JSON file; GOOGLEJSON takes the service-account key file "
+            "Google gives (IAM > Service accounts > Keys > JSON).") from None
+    if not isinstance(fields, dict):
+        raise ProgrammingError(f"{label} is JSON but not a service-account key object.")
+    absent = [name for name in _GOOGLE_FIELDS
+              if not isinstance(fields.get(name), str) or not fields[name].strip()]
+    if absent:
+        raise ProgrammingError(
+            f"{label} lacks {', '.join(absent)}; download a new JSON key for the service "
+            "account.")
+    key = _from_pem(f"{label} (its private_key)", fields["private_key"].encode("utf-8"),
+                    None, names).key
+    return GoogleServiceAccount(fields["client_email"], key, fields["private_key_id"],
+                                fields["token_uri"], fields["private_key"])
+
+
+def _read(label: str, location: str, names: KeyFile) -> bytes:
     path = Path(location).expanduser()
     if not path.exists():
         raise ProgrammingError(
@@ -72,9 +131,7 @@ def load_key(location: str, password: str | None, names: KeyFile) -> LoadedKey:
         raise ProgrammingError(
             f"{label} cannot be read ({exc.strerror or type(exc).__name__}); check its "
             "permissions.") from exc
-    if b"-----BEGIN" in data:
-        return _from_pem(label, data, password, names)
-    return _from_pkcs12(label, data, password, names)
+    return data
 
 
 def _from_pkcs12(label: str, data: bytes, password: str | None, names: KeyFile) -> LoadedKey:

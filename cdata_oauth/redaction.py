@@ -14,10 +14,13 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, quote, quote_plus, urlsplit, urlunsplit
 
-SECRET_WORDS = ("secret", "password", "token", "verifier", "postdata", "code")
+SECRET_WORDS = ("secret", "password", "token", "verifier", "postdata", "code", "assertion")
 _NOT_SECRET = frozenset({"oauthtokentimestamp", "oauthaccesstokenurl", "oauthrequesttokenurl",
                          "oauthrefreshtokenurl", "token_type", "oauthparam:token_type",
-                         "tokentypehint", "token_type_hint"})
+                         "tokentypehint", "token_type_hint",
+                         # RFC 8693 token types: URNs that name a kind of token
+                         "subjecttokentype", "actortokentype", "requestedtokentype",
+                         "issuedtokentype", "oauthparam:issued_token_type"})
 
 MASK = "********"
 
@@ -69,7 +72,10 @@ _EXTRA_SECRET_FIELDS = frozenset({"oauth_signature", "assertion", "client_assert
 _NOT_SECRET_FIELDS = frozenset({"code_challenge", "code_challenge_method", "token_type",
                                 "response_type", "grant_type", "token_endpoint_auth_method",
                                 "oauth_signature_method", "oauth_callback_confirmed",
-                                "token_type_hint"})
+                                "token_type_hint",
+                                "client_assertion_type", "subject_token_type",
+                                "actor_token_type", "requested_token_type",
+                                "issued_token_type"})
 MAX_LOGGED_BODY = 64 * 1024
 # Where a field's value follows its name: name=value (URLs, forms, headers), "name": "value"
 # (JSON), 'name': 'value' and ('name', 'value') (Python reprs, as oauthlib logs its

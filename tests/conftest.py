@@ -26,6 +26,7 @@ pytest_plugins = [
     "tests.servers.hostile",
     "tests.servers.oidc_provider",
     "tests.servers.metadata_server",
+    "tests.servers.jwt_endpoints",
 ]
 
 

@@ -39,8 +39,12 @@ for _spec in (
         "How the client authenticates to the token endpoint (OAuth 2.0). BASIC: client id "
         "and secret in an HTTP Basic Authorization header (the default when a client secret "
         "is set). POST: client_id and client_secret in the request body. NONE: a public "
-        "client; only client_id is sent, in the body (the default without a secret).",
-        kind="enum", default=None, allowed=("BASIC", "POST", "NONE")),
+        "client; only client_id is sent, in the body (the default without a secret). "
+        "PRIVATE_KEY_JWT: a client assertion (RFC 7523 2.2) signed with the OAuthJWTCert "
+        "key. CLIENT_SECRET_JWT: a client assertion signed with OAuthClientSecret (HS256). "
+        "With OAuthClientAssertion set, that assertion is sent (the default then).",
+        kind="enum", default=None,
+        allowed=("BASIC", "POST", "NONE", "PRIVATE_KEY_JWT", "CLIENT_SECRET_JWT")),
     PropertySpec(
         "PKCE",
         "Proof Key for Code Exchange (RFC 7636) for the CODE grant (OAuth 2.0). S256: a "

@@ -82,8 +82,9 @@ _SPECS = (
        allowed=("1.0", "2.0")),
     _p("AuthMode", "APP opens a browser and listens on CallbackURL; WEB takes a Verifier.",
        kind="enum", default="APP", allowed=("APP", "WEB")),
-    _p("GrantType", "OAuth 2.0 grant: CODE, PASSWORD, CLIENT or REFRESH.", kind="enum",
-       default="CODE", allowed=("CODE", "PASSWORD", "CLIENT", "REFRESH")),
+    _p("GrantType", "OAuth 2.0 grant: CODE, PASSWORD, CLIENT, REFRESH, JWT (a signed "
+       "assertion, RFC 7523) or TOKENEXCHANGE (RFC 8693).", kind="enum", default="CODE",
+       allowed=("CODE", "PASSWORD", "CLIENT", "REFRESH", "JWT", "TOKENEXCHANGE")),
     _p("OAuthClientId", "The client id (consumer key) of the registered app."),
     _p("OAuthClientSecret", "The client secret (consumer secret) of the registered app."),
     _p("OAuthRequestTokenURL", "Where the request token is obtained (OAuth 1.0)."),
@@ -109,6 +110,39 @@ _SPECS = (
        allowed=("HMAC-SHA1", "HMAC-SHA256", "PLAINTEXT", "RSA-SHA1")),
     _p("Cert", "Path of the PFX file whose private key signs RSA-SHA1 requests (OAuth 1.0)."),
     _p("CertPassword", "Password of the PFX file named by Cert."),
+    # Service accounts: signed assertions (RFC 7523) and token exchange (RFC 8693)
+    _p("OAuthJWTCert", "Path of the key file that signs JWT assertions (GrantType=JWT, "
+       "ClientAuth=PRIVATE_KEY_JWT)."),
+    _p("OAuthJWTCertType", "What OAuthJWTCert holds: PEMKEY_FILE (a PEM private key), "
+       "PFXFILE (PKCS#12) or GOOGLEJSON (a Google service-account key file); by default "
+       "GOOGLEJSON for a .json file, else PEM or PFX as the file shows.", kind="enum",
+       allowed=("PEMKEY_FILE", "PFXFILE", "GOOGLEJSON")),
+    _p("OAuthJWTCertPassword", "Password of an encrypted OAuthJWTCert."),
+    _p("OAuthJWTIssuer", "The iss claim of the assertion; by default OAuthClientId (the "
+       "client_email for GOOGLEJSON)."),
+    _p("OAuthJWTSubject", "The sub claim: the user the service acts for; by default the "
+       "issuer (none for GOOGLEJSON)."),
+    _p("OAuthJWTAudience", "The aud claim; by default the token URL."),
+    _p("OAuthJWTValidityTime", "Seconds the assertion is valid (at most 3600 for "
+       "GOOGLEJSON; client assertions at most 300).", kind="int", default=3600),
+    _p("OAuthJWTAlgorithm", "The signing algorithm: RS256 (the default for RSA keys), "
+       "RS384, RS512, PS256, ES256 or ES384 (the default for EC keys by curve).",
+       kind="enum", allowed=("RS256", "RS384", "RS512", "PS256", "ES256", "ES384")),
+    _p("OAuthJWTPublicKeyId", "The kid header of the assertion; by default the key file's "
+       "own id (GOOGLEJSON's private_key_id)."),
+    _p("OAuthClientAssertion", "A JWT issued by someone else (e.g. a workload identity "
+       "token) sent as client_assertion instead of a secret: the JWT, file:PATH (read "
+       "afresh for each request) or env:NAME."),
+    _p("SubjectToken", "TOKENEXCHANGE: the token to exchange: the token, file:PATH or "
+       "env:NAME."),
+    _p("SubjectTokenType", "TOKENEXCHANGE: the type of SubjectToken.",
+       default="urn:ietf:params:oauth:token-type:jwt"),
+    _p("ActorToken", "TOKENEXCHANGE: a token of the party acting for the subject: the "
+       "token, file:PATH or env:NAME."),
+    _p("ActorTokenType", "TOKENEXCHANGE: the type of ActorToken (needed with it)."),
+    _p("RequestedTokenType", "TOKENEXCHANGE: the type of token to issue."),
+    _p("Audience", "TOKENEXCHANGE: where the issued token will be used (logical name)."),
+    _p("Resource", "TOKENEXCHANGE: where the issued token will be used (URI)."),
     _p("OtherOptions", "Advanced options as Name=Value;... (see the README)."),
     _p("PostData", "A request body sent verbatim instead of the built one."),
     # Transport

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import quote, quote_plus, urlsplit
+from urllib.parse import quote_plus, urlsplit
 
 from oauthlib.oauth2 import (
     BackendApplicationClient,
@@ -24,13 +24,20 @@ from oauthlib.oauth2 import (
     LegacyApplicationClient,
     WebApplicationClient,
 )
+from oauthlib.oauth2.rfc6749.parameters import prepare_token_request
 
 from cdata_oauth.conversions import text_or_none
 from cdata_oauth.exceptions import OAuthError, OperationalError, ProgrammingError
 from cdata_oauth.logguard import in_use
+from cdata_oauth.oauth.assertions import JWT_BEARER, grant_assertion, read_value, signing_key
+from cdata_oauth.oauth.clientauth import (
+    ClientAuthentication,
+    client_auth_method,
+    client_authentication,
+)
 from cdata_oauth.oauth.flow import Flow
 from cdata_oauth.oauth.responses import oauth_error_from_fields, parse_token_response
-from cdata_oauth.oauth.urls import callback_params, check_callback_url
+from cdata_oauth.oauth.urls import callback_params, check_callback_url, check_url
 
 if TYPE_CHECKING:
     from cdata_oauth.oauth.operations import Invocation
@@ -44,11 +51,19 @@ DEFAULT_APP_CALLBACK = "http://127.0.0.1:0/"
 _AUTH_URL_RESERVED = frozenset({"response_type", "client_id", "redirect_uri", "scope", "state",
                                 "code_challenge", "code_challenge_method"})
 _TOKEN_RESERVED = frozenset({"grant_type", "client_id", "client_secret", "code", "redirect_uri",
-                             "code_verifier", "username", "password", "refresh_token", "scope"})
+                             "code_verifier", "username", "password", "refresh_token", "scope",
+                             "client_assertion", "client_assertion_type", "assertion",
+                             "subject_token", "subject_token_type", "actor_token",
+                             "actor_token_type", "requested_token_type"})
 _USE_INSTEAD = {"client_id": "OAuthClientId", "client_secret": "OAuthClientSecret",
                 "redirect_uri": "CallbackURL", "scope": "Scope", "state": "State",
                 "username": "User", "password": "Password", "refresh_token": "OAuthRefreshToken",
-                "code": "Verifier", "code_verifier": "PKCEVerifier"}
+                "code": "Verifier", "code_verifier": "PKCEVerifier",
+                "client_assertion": "OAuthClientAssertion", "assertion": "OAuthJWTCert",
+                "subject_token": "SubjectToken", "subject_token_type": "SubjectTokenType",
+                "actor_token": "ActorToken", "actor_token_type": "ActorTokenType",
+                "requested_token_type": "RequestedTokenType"}
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 
 
 @dataclass
@@ -71,18 +86,15 @@ class _Flow(Flow):
 
     @property
     def client_auth(self) -> str:
-        """BASIC, POST or NONE: the one way the client authenticates. An explicit
-        ClientAuth always wins; without it a client with a secret uses the first of
+        """The one way the client authenticates (see ``clientauth.METHODS``): an explicit
+        ClientAuth always wins; without it, a client with a secret uses the first of
         client_secret_basic and client_secret_post that OAuthIssuer's metadata lists in
         token_endpoint_auth_methods_supported, else BASIC."""
-        chosen = self.options["ClientAuth"]
-        if chosen is None:
-            return self._advertised_auth() if self.client_secret else "NONE"
-        if chosen in ("BASIC", "POST") and not self.client_secret:
-            raise ProgrammingError(
-                f"OtherOptions ClientAuth={chosen} needs OAuthClientSecret; set it, or use "
-                "ClientAuth=NONE for a public client.")
-        return str(chosen)
+        return client_auth_method(self)
+
+    def secret_method(self) -> str:
+        """The method of a client with a secret and no ClientAuth (what discovery lists)."""
+        return self._advertised_auth()
 
     def _advertised_auth(self) -> str:
         metadata = self.metadata()
@@ -93,48 +105,26 @@ class _Flow(Flow):
                     return _AUTH_METHODS[method]
         return "BASIC"
 
-    def auth_headers(self) -> dict[str, str]:
-        """The Authorization header of client_secret_basic, when that is the way."""
-        if self.client_auth == "BASIC":
-            return {"Authorization": _basic(self.client_id or "", self.client_secret or "")}
-        return {}
-
-    def auth_fields(self) -> dict[str, str]:
-        """The client's body fields: client_id (POST, NONE), client_secret (POST)."""
-        auth = self.client_auth
-        fields: dict[str, str] = {}
-        if auth != "BASIC" and self.client_id:
-            fields["client_id"] = self.client_id
-        if auth == "POST":
-            fields["client_secret"] = self.client_secret or ""
-        return fields
-
     def client(self, kind: str) -> Client:
         classes: dict[str, type[Client]] = {
             "CODE": WebApplicationClient, "PASSWORD": LegacyApplicationClient,
             "CLIENT": BackendApplicationClient, "REFRESH": Client}
         return classes[kind](self.client_id)
 
-    def body_auth(self) -> dict[str, Any]:
-        """The keyword arguments that put (or keep) client credentials in the body."""
-        auth = self.client_auth
-        if auth == "BASIC":
-            return {"include_client_id": False}
-        if auth == "POST":
-            return {"include_client_id": True, "client_secret": self.client_secret}
-        return {"include_client_id": True}
+    def authenticate(self, url: str) -> ClientAuthentication:
+        """How the request to ``url`` authenticates the client (headers, form fields)."""
+        return client_authentication(self, url)
 
-    def token_request(self, url: str, body: str, sent_refresh_token: str | None = None
-                      ) -> dict[str, Any]:
+    def token_request(self, url: str, body: str, auth: ClientAuthentication,
+                      sent_refresh_token: str | None = None) -> dict[str, Any]:
         """POST one token request (or PostData verbatim) and parse the answer into outputs."""
         headers = {"Accept": "application/json",
-                   "Content-Type": "application/x-www-form-urlencoded"}
+                   "Content-Type": "application/x-www-form-urlencoded", **auth.headers}
         post_data = self.get("PostData")
         if post_data not in (None, ""):
             body = str(post_data)
             if body.lstrip()[:1] == "{":
                 headers["Content-Type"] = "application/json"
-        headers.update(self.auth_headers())
         response = self.send("POST", url, data=body.encode("utf-8"), headers=headers)
         host = urlsplit(url).hostname or "the server"
         parsed = parse_token_response(
@@ -166,7 +156,12 @@ def _grant(flow: _Flow) -> dict[str, Any]:
         return _client_credentials(flow)
     if grant == "REFRESH":
         return _refresh(flow)
-    raise ProgrammingError(f"GrantType {grant!r} is not one of CODE, PASSWORD, CLIENT, REFRESH.")
+    if grant == "JWT":
+        return _jwt_bearer(flow)
+    if grant == "TOKENEXCHANGE":
+        return _token_exchange(flow)
+    raise ProgrammingError(f"GrantType {grant!r} is not one of CODE, PASSWORD, CLIENT, REFRESH, "
+                           "JWT, TOKENEXCHANGE.")
 
 
 def authorization_url(invocation: Invocation) -> Mapping[str, Any]:
@@ -249,11 +244,13 @@ def _url_template(auth_url: str, client_id: str | None, redirect_uri: str | None
     return before, between, after
 
 
-def _code_body(flow: _Flow, code: str, redirect_uri: str | None, verifier: str | None) -> str:
-    client = flow.client("CODE")
-    return str(client.prepare_request_body(
+def _code_request(flow: _Flow, token_url: str, code: str, redirect_uri: str | None,
+                  verifier: str | None) -> dict[str, Any]:
+    auth = flow.authenticate(token_url)
+    body = flow.client("CODE").prepare_request_body(
         code=code, redirect_uri=redirect_uri, code_verifier=verifier,
-        **flow.body_auth(), **flow.extra_params(_TOKEN_RESERVED)))
+        **auth.oauthlib_kwargs(), **flow.extra_params(_TOKEN_RESERVED))
+    return flow.token_request(token_url, str(body), auth)
 
 
 def _web_code(flow: _Flow) -> dict[str, Any]:
@@ -281,8 +278,7 @@ def _web_code(flow: _Flow) -> dict[str, Any]:
         pkce = pending.get(state)
     if pkce is not None:
         flow.secrets.append(pkce)
-    outputs = flow.token_request(
-        token_url, _code_body(flow, code, text_or_none(flow.get("CallbackURL")), pkce))
+    outputs = _code_request(flow, token_url, code, text_or_none(flow.get("CallbackURL")), pkce)
     if state is not None:
         pending.forget(state)
     return outputs
@@ -316,7 +312,7 @@ def _app_code(flow: _Flow) -> dict[str, Any]:
         raise _callback_error(params, flow.secrets)
     code = params["code"]
     flow.secrets.append(code)
-    return flow.token_request(token_url, _code_body(flow, code, redirect_uri, verifier))
+    return _code_request(flow, token_url, code, redirect_uri, verifier)
 
 
 def _code_from_verifier(flow: _Flow, verifier: str) -> tuple[str, str | None]:
@@ -395,19 +391,21 @@ def _password(flow: _Flow) -> dict[str, Any]:
     flow.require("OAuthClientId", "for the password grant")
     user = flow.require("User", "for GrantType=PASSWORD")
     password = flow.require("Password", "for GrantType=PASSWORD")
+    auth = flow.authenticate(token_url)
     body = flow.client("PASSWORD").prepare_request_body(
         username=user, password=password, scope=text_or_none(flow.get("Scope")),
-        **flow.body_auth(), **flow.extra_params(_TOKEN_RESERVED))
-    return flow.token_request(token_url, str(body))
+        **auth.oauthlib_kwargs(), **flow.extra_params(_TOKEN_RESERVED))
+    return flow.token_request(token_url, str(body), auth)
 
 
 def _client_credentials(flow: _Flow) -> dict[str, Any]:
     token_url = flow.url("OAuthAccessTokenURL", "for the client credentials grant")
     flow.require("OAuthClientId", "for the client credentials grant")
+    auth = flow.authenticate(token_url)
     body = flow.client("CLIENT").prepare_request_body(
-        scope=text_or_none(flow.get("Scope")), **flow.body_auth(),
+        scope=text_or_none(flow.get("Scope")), **auth.oauthlib_kwargs(),
         **flow.extra_params(_TOKEN_RESERVED))
-    return flow.token_request(token_url, str(body))
+    return flow.token_request(token_url, str(body), auth)
 
 
 def _refresh(flow: _Flow) -> dict[str, Any]:
@@ -416,15 +414,57 @@ def _refresh(flow: _Flow) -> dict[str, Any]:
     token_url = flow.url(name, "for the refresh")
     client_id = flow.require("OAuthClientId", "for the refresh")
     refresh_token = flow.require("OAuthRefreshToken", "for GrantType=REFRESH")
+    auth = flow.authenticate(token_url)
     body = flow.client("REFRESH").prepare_refresh_body(
         refresh_token=refresh_token, scope=text_or_none(flow.get("Scope")), client_id=client_id,
-        **flow.body_auth(), **flow.extra_params(_TOKEN_RESERVED))
-    return flow.token_request(token_url, str(body), sent_refresh_token=refresh_token)
+        **auth.oauthlib_kwargs(), **flow.extra_params(_TOKEN_RESERVED))
+    return flow.token_request(token_url, str(body), auth, sent_refresh_token=refresh_token)
 
 
-# -- helpers -----------------------------------------------------------------------------
+# -- JWT, TOKENEXCHANGE ------------------------------------------------------------------
 
-def _basic(client_id: str, client_secret: str) -> str:
-    """HTTP Basic client authentication, each part form-encoded first (RFC 6749 2.3.1)."""
-    pair = f"{quote(client_id, safe='')}:{quote(client_secret, safe='')}"
-    return "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
+def _jwt_bearer(flow: _Flow) -> dict[str, Any]:
+    """RFC 7523 2.1: a signed assertion is the grant; the client authenticates as well only
+    when it has a way to (a Google service account has none)."""
+    key = signing_key(flow)
+    if key.token_url and not text_or_none(flow.get("OAuthAccessTokenURL")):
+        token_url = key.token_url
+        check_url("OAuthJWTCert's token_uri", token_url, flow.options)
+    else:
+        token_url = flow.url("OAuthAccessTokenURL", "for the JWT bearer grant")
+    scope = text_or_none(flow.get("Scope"))
+    assertion = grant_assertion(flow, key, token_url, flow.client_id, scope)
+    auth = flow.authenticate(token_url)
+    body = prepare_token_request(
+        JWT_BEARER, assertion=assertion, scope=None if key.google else scope,
+        client_id=flow.client_id, **auth.oauthlib_kwargs(), **flow.extra_params(_TOKEN_RESERVED))
+    return flow.token_request(token_url, str(body), auth)
+
+
+def _token_exchange(flow: _Flow) -> dict[str, Any]:
+    """RFC 8693: trade SubjectToken (and ActorToken) for a token of RequestedTokenType."""
+    token_url = flow.url("OAuthAccessTokenURL", "for the token exchange")
+    subject = read_value(flow, "SubjectToken")
+    if subject is None:
+        flow.require("SubjectToken", "for GrantType=TOKENEXCHANGE (the token, file:PATH or "
+                     "env:NAME)")
+    actor = read_value(flow, "ActorToken")
+    actor_type = text_or_none(flow.get("ActorTokenType"))
+    if actor is not None and actor_type is None:
+        raise ProgrammingError(
+            "ActorToken is set without ActorTokenType; RFC 8693 needs both: set "
+            "ActorTokenType (e.g. urn:ietf:params:oauth:token-type:access_token).")
+    auth = flow.authenticate(token_url)
+    body = prepare_token_request(
+        TOKEN_EXCHANGE, subject_token=subject,
+        subject_token_type=text_or_none(flow.get("SubjectTokenType"))
+        or "urn:ietf:params:oauth:token-type:jwt",
+        actor_token=actor, actor_token_type=actor_type if actor else None,
+        requested_token_type=text_or_none(flow.get("RequestedTokenType")),
+        audience=text_or_none(flow.get("Audience")),
+        resource=text_or_none(flow.get("Resource")), scope=text_or_none(flow.get("Scope")),
+        client_id=flow.client_id, **auth.oauthlib_kwargs(), **flow.extra_params(_TOKEN_RESERVED))
+    outputs = flow.token_request(token_url, str(body), auth)
+    outputs["IssuedTokenType"] = outputs.pop("OAuthParam:issued_token_type", None)
+    return outputs
+

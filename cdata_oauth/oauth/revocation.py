@@ -1,6 +1,6 @@
 """RFC 7009 token revocation, behind ``RevokeOAuthToken``.
 
-The request authenticates the client exactly as a token request does (``oauth2._Flow``:
+The request authenticates the client exactly as a token request does (``clientauth``:
 ClientAuth, or what the issuer's metadata lists); the endpoint is OAuthRevocationURL, or
 the issuer's ``revocation_endpoint``. Which token to revoke by default (the connection's
 stored one) is filled in by the token lifecycle, which also forgets the stored entry once
@@ -66,10 +66,11 @@ def token_and_hint(flow: _Flow, procedure: str) -> tuple[str, str | None]:
 
 def post_token(flow: _Flow, url: str, token: str, hint: str | None) -> requests.Response:
     """POST token (and token_type_hint) with the client's authentication."""
+    auth = flow.authenticate(url)
     fields = {"token": token, **({"token_type_hint": hint} if hint else {}),
-              **flow.auth_fields(), **flow.extra_params()}
+              **auth.fields, **flow.extra_params()}
     headers = {"Accept": "application/json",
-               "Content-Type": "application/x-www-form-urlencoded", **flow.auth_headers()}
+               "Content-Type": "application/x-www-form-urlencoded", **auth.headers}
     return flow.send("POST", url, data=urlencode(fields).encode("utf-8"), headers=headers)
 
 

@@ -34,7 +34,9 @@ TOKEN_OPERATION = "oauthgetaccesstoken"
 REVOKE_OPERATION = "oauthrevoketoken"
 INTROSPECT_OPERATION = "oauthintrospecttoken"
 _CONTEXT_KEY = "cdata_oauth.tokens.lifecycle"
-_NON_INTERACTIVE_GRANTS = ("CLIENT", "PASSWORD")
+_NON_INTERACTIVE_GRANTS = ("CLIENT", "PASSWORD", "JWT", "TOKENEXCHANGE")
+"""Grants that obtain a token again the same way, without a person (and usually without a
+refresh token): a service account signs a new assertion, a workload reads its token anew."""
 
 
 class ProcedureRunner(Protocol):

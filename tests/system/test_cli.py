@@ -31,7 +31,8 @@ def test_table_output(embedded_provider: EmbeddedProvider) -> None:
     assert result.stderr == ""
     header, rule, row = result.stdout.splitlines()
     assert header.split() == ["OAuthAccessToken", "OAuthTokenSecret", "OAuthRefreshToken",
-                              "ExpiresIn", "OAuthParam:scope", "OAuthParam:token_type"]
+                              "ExpiresIn", "IssuedTokenType", "OAuthParam:scope",
+                              "OAuthParam:token_type"]
     assert set(rule) == {"-", " "}
     # aligned: every column starts where its header starts
     starts = [header.index(name) for name in header.split()]
