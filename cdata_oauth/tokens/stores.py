@@ -11,7 +11,6 @@ import hashlib
 import json
 import os
 import re
-import sys
 import tempfile
 import threading
 import time
@@ -21,6 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from cdata_oauth.config.folders import config_folder
 from cdata_oauth.exceptions import OperationalError, ProgrammingError
 from cdata_oauth.lazy import resolve
 from cdata_oauth.redaction import mask
@@ -32,6 +32,7 @@ __all__ = [
     "MemoryTokenStore",
     "Token",
     "TokenStore",
+    "config_folder",
     "default_location",
     "open_store",
 ]
@@ -61,6 +62,8 @@ class Token:
     token_secret: str | None = None
     expires_in: int | None = None
     timestamp: int | None = None
+    scope: str | None = None
+    token_type: str | None = None
 
     @property
     def expires_at(self) -> float | None:
@@ -93,7 +96,8 @@ class Token:
     def to_json(self) -> dict[str, Any]:
         return {"format": FORMAT, "OAuthAccessToken": self.access_token,
                 "OAuthRefreshToken": self.refresh_token, "OAuthTokenSecret": self.token_secret,
-                "OAuthExpiresIn": self.expires_in, "OAuthTokenTimestamp": self.timestamp}
+                "OAuthExpiresIn": self.expires_in, "OAuthTokenTimestamp": self.timestamp,
+                "Scope": self.scope, "TokenType": self.token_type}
 
     @classmethod
     def from_json(cls, data: Any) -> Token:
@@ -103,7 +107,8 @@ class Token:
         if data.get("format") != FORMAT:
             raise ValueError(f"its format is {data.get('format')!r}, not {FORMAT!r}")
         texts = {}
-        for key in ("OAuthAccessToken", "OAuthRefreshToken", "OAuthTokenSecret"):
+        for key in ("OAuthAccessToken", "OAuthRefreshToken", "OAuthTokenSecret", "Scope",
+                    "TokenType"):
             value = data.get(key)
             if value is not None and not isinstance(value, str):
                 raise ValueError(f"{key} is not a string")
@@ -116,7 +121,7 @@ class Token:
             numbers[key] = value
         return cls(texts["OAuthAccessToken"], texts["OAuthRefreshToken"],
                    texts["OAuthTokenSecret"], numbers["OAuthExpiresIn"],
-                   numbers["OAuthTokenTimestamp"])
+                   numbers["OAuthTokenTimestamp"], texts["Scope"], texts["TokenType"])
 
     def with_refresh_token(self, refresh_token: str | None) -> Token:
         return replace(self, refresh_token=refresh_token)
@@ -224,6 +229,11 @@ class MemoryTokenStore:
         with self._guard:
             self._tokens[self.identifier] = token
 
+    def delete(self) -> bool:
+        """Forget the token; True when there was one."""
+        with self._guard:
+            return self._tokens.pop(self.identifier, None) is not None
+
     def lock(self) -> Any:
         return self._lock.hold()
 
@@ -247,6 +257,11 @@ class LocalTokenStore:
 
     def save(self, token: Token) -> None:
         self._token = token
+
+    def delete(self) -> bool:
+        """Forget the token; True when there was one."""
+        found, self._token = self._token is not None, None
+        return found
 
     def lock(self) -> Any:
         return self._lock.hold()
@@ -303,6 +318,19 @@ class FileTokenStore:
                 f"({exc.strerror or type(exc).__name__}); check that its folder is "
                 "writable or set OAuthSettingsLocation to another file.") from exc
 
+    def delete(self) -> bool:
+        """Remove the token file; True when there was one."""
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise OperationalError(
+                f"Cannot remove the token file {self.path} "
+                f"({exc.strerror or type(exc).__name__}); check that its folder is "
+                "writable.") from exc
+        return True
+
     def lock(self) -> Any:
         return self._lock.hold()
 
@@ -347,17 +375,6 @@ def _fsync_folder(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
-
-
-def config_folder() -> Path:
-    """The user's configuration folder, as the commercial product's %APPDATA% table says."""
-    if sys.platform == "win32":
-        base = os.environ.get("APPDATA")
-        return Path(base) if base else Path.home() / "AppData" / "Roaming"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support"
-    xdg = os.environ.get("XDG_CONFIG_HOME")
-    return Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".config"
 
 
 def default_location(client_id: str | None, token_url: str | None) -> str:
