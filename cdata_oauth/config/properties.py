@@ -7,8 +7,7 @@ Names are case-insensitive everywhere; the canonical spelling is the one in the 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from cdata_oauth.conversions import BOOL_WORDS, parse_bool
 from cdata_oauth.exceptions import ProgrammingError
@@ -30,9 +29,11 @@ LOAD_PROFILE = "cdata_oauth.config.profiles:load_profile"
 """Reads a profile (and the TOML reader): loaded only by a connection that names one."""
 
 
-@dataclass(frozen=True)
-class PropertySpec:
-    """One known property: how it is spelled, typed, defaulted and shown."""
+class PropertySpec(NamedTuple):
+    """One known property: how it is spelled, typed, defaulted and shown.
+
+    A named tuple rather than a dataclass: ``cdata-oauth token`` reads the registry on
+    every call, and importing ``dataclasses`` (with ``inspect``) would double its cost."""
 
     name: str
     description: str

@@ -7,7 +7,6 @@ cross-process file lock (``filelock``) for files, so that refreshes are single f
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -16,13 +15,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from cdata_oauth.config.folders import config_folder
 from cdata_oauth.exceptions import OperationalError, ProgrammingError
-from cdata_oauth.lazy import resolve
+from cdata_oauth.lazy import optional_module, resolve
 from cdata_oauth.redaction import mask
 
 __all__ = [
@@ -53,9 +51,10 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-@dataclass(frozen=True)
-class Token:
-    """An access token and what is known about it. ``timestamp`` is Unix ms of issue."""
+class Token(NamedTuple):
+    """An access token and what is known about it. ``timestamp`` is Unix ms of issue.
+
+    A named tuple, not a dataclass, so that reading a store stays cheap to import."""
 
     access_token: str | None
     refresh_token: str | None = None
@@ -124,7 +123,7 @@ class Token:
                    numbers["OAuthTokenTimestamp"], texts["Scope"], texts["TokenType"])
 
     def with_refresh_token(self, refresh_token: str | None) -> Token:
-        return replace(self, refresh_token=refresh_token)
+        return self._replace(refresh_token=refresh_token)
 
     def __repr__(self) -> str:
         return (f"Token(access_token={mask(self.access_token)!r}, "
@@ -377,9 +376,20 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
+def _sha256_hex(data: bytes) -> str:
+    """SHA-256 without ``hashlib``, whose import loads OpenSSL (about 3 ms, a tenth of a
+    ``cdata-oauth token`` run): CPython's own implementation (``_sha2`` from 3.12,
+    ``_sha256`` before) gives the same digest; other interpreters use hashlib."""
+    for name in ("_sha2", "_sha256"):
+        module = optional_module(name)
+        if module is not None:
+            return str(module.sha256(data).hexdigest())
+    return str(resolve("hashlib:sha256")(data).hexdigest())
+
+
 def default_location(client_id: str | None, token_url: str | None) -> str:
     """One file per app and provider, so two apps never overwrite each other's tokens."""
-    key = hashlib.sha256(f"{client_id or ''}\n{token_url or ''}".encode()).hexdigest()[:16]
+    key = _sha256_hex(f"{client_id or ''}\n{token_url or ''}".encode())[:16]
     return str(config_folder() / "cdata_oauth" / f"tokens-{key}.json")
 
 
