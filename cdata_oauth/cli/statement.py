@@ -25,13 +25,17 @@ from cdata_oauth.cli.tabular import FORMATS, render
 
 __all__ = ["build_parser", "main", "run"]
 
-COMMANDS_HELP = (
-    "commands instead of a statement: 'token' prints a valid access token (a credential "
-    "helper: curl -H \"$(cdata-oauth token --format header --profile NAME)\" URL); "
-    "'login', 'logout', 'status' manage the stored tokens; each takes --help. "
-    f"Exit status: 0 success, 2 bad usage or configuration, 3 provider or network "
-    f"failure, 130 interrupted. Try it without any provider: '{PROG} demo' runs every "
-    "OAuth 2.0 grant against a provider embedded in the package.")
+COMMANDS_HELP = f"""\
+commands (instead of a statement; each takes --help):
+  {PROG} token      print a valid access token (a credential helper):
+                         curl -H "$({PROG} token --format header --profile NAME)" URL
+  {PROG} login      sign in now and store the tokens
+  {PROG} logout     revoke (where possible) and remove the stored tokens
+  {PROG} status     show what is stored, never a token
+  {PROG} demo       run every OAuth 2.0 grant against a provider embedded in the package
+
+exit status: 0 success, 2 bad usage or configuration, 3 provider or network failure,
+130 interrupted."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Run one cdata_oauth statement (e.g. EXEC GetOAuthAccessToken ...) and "
                     "print its result.",
-        epilog=COMMANDS_HELP)
+        epilog=COMMANDS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("statement", metavar="STATEMENT",
                         help="the statement, e.g. \"EXEC GetOAuthAccessToken GrantType='CLIENT'\"")
     add_connection_options(parser)
