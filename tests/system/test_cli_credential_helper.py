@@ -319,3 +319,27 @@ def test_ctrl_c_exits_130(helper: Helper) -> None:
     assert child.returncode == 130, stderr
     assert stdout == ""
     assert stderr.strip() == "cdata-oauth: interrupted"
+
+
+def test_login_with_the_code_grant_signs_in_through_the_browser(helper: Helper) -> None:
+    curl = shutil.which("curl")
+    if curl is None:
+        missing("curl", "apt-get install curl")
+    browser = helper.folder / "browser"  # follows the provider's redirect to the listener
+    browser.write_text(f'#!/bin/sh\n{curl} -s -L -o /dev/null "$1" &\n', encoding="utf-8")
+    browser.chmod(0o755)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    helper.write_profiles({"work": helper.demo_profile(
+        GrantType="CODE", OAuthClientSecret=helper.provider.client_secret,
+        CallbackURL=f"http://127.0.0.1:{port}/callback")})
+    login = run_cli("login", "--profile", "work", env={**helper.env, "BROWSER": str(browser)})
+    assert login.returncode == 0, login.stderr
+    assert "GrantType=CODE" in login.stdout
+    assert helper.provider.grant_counts["authorization_code"] == 1
+    status = helper.run("status", "--profile", "work")
+    assert "refresh token: held" in status.stdout
+    token = helper.run("token", "--profile", "work")  # no browser now: the stored token
+    assert helper.provider.is_access_token_valid(token.stdout.strip())
+    assert helper.provider.grant_counts["authorization_code"] == 1
