@@ -4,29 +4,15 @@
     >>> conn = cdata_oauth.connect("OAuthVersion=2.0;OAuthClientId=...;...")
     >>> conn.execute("EXEC GetOAuthAccessToken GrantType='CLIENT'").fetchone()
 
-Importing the package loads the exceptions and type objects only; the connection and
-everything behind it (sqlglot, requests, oauthlib) load at first use, through the lazy
-seam (``cdata_oauth.lazy``).
+Importing the package loads the exceptions only; the type objects (with ``datetime``),
+the connection and everything behind it (sqlglot, requests, oauthlib) load at first use,
+through the lazy seam (``cdata_oauth.lazy``).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from cdata_oauth.dbapi.types import (
-    BINARY,
-    DATETIME,
-    NUMBER,
-    ROWID,
-    STRING,
-    Binary,
-    Date,
-    DateFromTicks,
-    Time,
-    TimeFromTicks,
-    Timestamp,
-    TimestampFromTicks,
-)
 from cdata_oauth.exceptions import (
     DatabaseError,
     DataError,
@@ -68,6 +54,20 @@ def connect(connection_string: str | None = None, **properties: Any) -> Connecti
 if TYPE_CHECKING:
     from cdata_oauth.config.properties import ConnectionProperties
     from cdata_oauth.dbapi.connection import Connection, Cursor
+    from cdata_oauth.dbapi.types import (
+        BINARY,
+        DATETIME,
+        NUMBER,
+        ROWID,
+        STRING,
+        Binary,
+        Date,
+        DateFromTicks,
+        Time,
+        TimeFromTicks,
+        Timestamp,
+        TimestampFromTicks,
+    )
     from cdata_oauth.tokens.bearer import BearerAuth
 
 _LAZY = {
@@ -75,6 +75,9 @@ _LAZY = {
     "Connection": "cdata_oauth.dbapi.connection:Connection",
     "ConnectionProperties": "cdata_oauth.config.properties:ConnectionProperties",
     "Cursor": "cdata_oauth.dbapi.connection:Cursor",
+    **{name: f"cdata_oauth.dbapi.types:{name}" for name in (
+        "BINARY", "DATETIME", "NUMBER", "ROWID", "STRING", "Binary", "Date", "DateFromTicks",
+        "Time", "TimeFromTicks", "Timestamp", "TimestampFromTicks")},
 }
 """The package face's names that load at first use (with what they pull in)."""
 

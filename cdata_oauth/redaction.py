@@ -83,18 +83,26 @@ MAX_LOGGED_BODY = 64 * 1024
 # string, whose fields end at an encoded & or the end).
 _NAME = r"(?P<name>[A-Za-z0-9_.:\-]+)"
 _WORD_START = r"(?<![A-Za-z0-9_.:\-])"  # a name starts a word: no retry inside each word
-_PAIRS = (  # (what the text must hold for the pattern to match at all, the pattern)
-    (("=", ":"), re.compile(_WORD_START + r"(?P<pre>)" + _NAME
-                            + r"""(?P<sep>=|"\s*:\s*")(?P<value>(?:\\.|[^&"\s,;}])*)""")),
-    (("'",), re.compile(r"(?P<pre>')" + _NAME + r"""(?P<sep>'\s*[:,]\s*(?P<q>['"]))"""
-                        r"(?P<value>(?:\\.|(?!(?P=q)).)*)")),
-    (("%3D", "%3d"), re.compile(
-        r"(?:(?P<pre>%26|%2526)|" + _WORD_START + ")" + _NAME
-        + r"(?P<sep>%3D|%253D)(?P<value>(?:[^%&\s]|%(?!26|2526))*)", re.IGNORECASE)),
-)
+
+
+@lru_cache(maxsize=1)
+def _pairs() -> tuple[tuple[tuple[str, ...], re.Pattern[str]], ...]:
+    """(what the text must hold for the pattern to match at all, the pattern); compiled at
+    first use, not at import: a credential helper's run rarely masks anything."""
+    return (
+        (("=", ":"), re.compile(_WORD_START + r"(?P<pre>)" + _NAME
+                                + r"""(?P<sep>=|"\s*:\s*")(?P<value>(?:\\.|[^&"\s,;}])*)""")),
+        (("'",), re.compile(r"(?P<pre>')" + _NAME + r"""(?P<sep>'\s*[:,]\s*(?P<q>['"]))"""
+                            r"(?P<value>(?:\\.|(?!(?P=q)).)*)")),
+        (("%3D", "%3d"), re.compile(
+            r"(?:(?P<pre>%26|%2526)|" + _WORD_START + ")" + _NAME
+            + r"(?P<sep>%3D|%253D)(?P<value>(?:[^%&\s]|%(?!26|2526))*)", re.IGNORECASE)),
+    )
+
+
 #: Every secret field name holds one of these (lower-case): text without any has none.
 _HINTS = (*SECRET_WORDS, *_EXTRA_SECRET_FIELDS)
-_USERINFO = re.compile(r"^(?P<lead>[A-Za-z][A-Za-z0-9+.\-]*://|//)?[^/?#\s]*@")
+_USERINFO = r"^(?P<lead>[A-Za-z][A-Za-z0-9+.\-]*://|//)?[^/?#\s]*@"  # re caches it
 
 
 def is_secret_field(name: str) -> bool:
@@ -115,7 +123,7 @@ def mask_text(text: str) -> str:
     lowered = text.lower()
     if not any(hint in lowered for hint in _HINTS):
         return text
-    for needles, pattern in _PAIRS:
+    for needles, pattern in _pairs():
         if any(needle in text for needle in needles):
             text = pattern.sub(sub, text)
     return text
@@ -129,7 +137,8 @@ def mask_url(url: str) -> str:
     except ValueError:
         parts = None
     if parts is None or not parts.netloc:
-        return mask_text(_USERINFO.sub(lambda m: (m.group("lead") or "") + MASK + "@", url))
+        return mask_text(re.sub(_USERINFO, lambda m: (m.group("lead") or "") + MASK + "@",
+                                url))
     netloc = parts.netloc
     if "@" in netloc:
         netloc = MASK + "@" + netloc.rsplit("@", 1)[1]

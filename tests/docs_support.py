@@ -201,13 +201,19 @@ def _is_sql(text: str) -> bool:
     return text.lstrip().split(" ", 1)[0].upper() in ("EXEC", "EXECUTE", "SELECT")
 
 
+COMMANDS = ("token", "login", "logout", "status")
+"""The commands of ``cdata-oauth`` besides a statement (and ``demo``)."""
+
+
 def command_lines(block: Block) -> Iterator[list[str]]:
     """The ``cdata-oauth`` invocations of a shell block, as argument lists (continuation
     lines joined, pipes cut off)."""
     joined = block.text.replace("\\\n", " ")
     for line in joined.splitlines():
-        for part in re.split(r"\$\(|\|", line):
+        for index, part in enumerate(re.split(r"(\$\(|\|)", line)):
             if part.strip().startswith("cdata-oauth "):
+                if index and re.split(r"(\$\(|\|)", line)[index - 1] == "$(":
+                    part = re.split(r"\)(?=[\"\s]|$)", part, maxsplit=1)[0]  # $(...) ends
                 yield shlex.split(part, comments=True)[1:]
 
 
@@ -217,6 +223,8 @@ def command_problems(block: Block, scripts: Mapping[str, Script]) -> list[str]:
     for args in command_lines(block):
         if args[:1] == ["demo"]:
             continue
+        if args[:1] and args[0] in COMMANDS:
+            args = args[1:]  # token, login, logout, status: options only, no statement
         words = iter(args)
         for word in words:
             if word in ("-c", "--connection"):
@@ -225,7 +233,7 @@ def command_problems(block: Block, scripts: Mapping[str, Script]) -> list[str]:
                     problems += connection_string_problems(value, block.where)
             elif word in ("-p", "--property"):
                 problems += property_problems([next(words, "").split("=", 1)[0]], block.where)
-            elif word in ("-a", "--arg", "-f", "--format"):
+            elif word in ("-a", "--arg", "-f", "--format", "--profile"):
                 next(words, None)
             elif not word.startswith("-"):
                 problems += [f"{block.where}: {p}" for p in statement_problems(word, scripts)]

@@ -7,11 +7,11 @@ Names are case-insensitive everywhere; the canonical spelling is the one in the 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from cdata_oauth.conversions import BOOL_WORDS, parse_bool
 from cdata_oauth.exceptions import ProgrammingError
+from cdata_oauth.lazy import resolve
 from cdata_oauth.names import did_you_mean
 from cdata_oauth.redaction import is_secret_name, mask
 
@@ -25,11 +25,15 @@ __all__ = [
 ]
 
 WILDCARD_PREFIXES = ("OAuthParam:",)
+LOAD_PROFILE = "cdata_oauth.config.profiles:load_profile"
+"""Reads a profile (and the TOML reader): loaded only by a connection that names one."""
 
 
-@dataclass(frozen=True)
-class PropertySpec:
-    """One known property: how it is spelled, typed, defaulted and shown."""
+class PropertySpec(NamedTuple):
+    """One known property: how it is spelled, typed, defaulted and shown.
+
+    A named tuple rather than a dataclass: ``cdata-oauth token`` reads the registry on
+    every call, and importing ``dataclasses`` (with ``inspect``) would double its cost."""
 
     name: str
     description: str
@@ -178,6 +182,10 @@ _SPECS = (
     _p("OAuthExpiresIn", "Lifetime in seconds of the given access token.", kind="int"),
     _p("OAuthTokenTimestamp", "When the given access token was issued (Unix ms).", kind="int"),
     _p("OAuthVerifier", "A verifier exchanged once for tokens on a headless machine."),
+    # Profiles
+    _p("Profile", "A table [NAME] of the profiles file ($CDATA_OAUTH_PROFILES, else "
+       "profiles.toml in the config folder) whose properties this connection takes; "
+       "properties given explicitly win."),
 )
 
 REGISTRY: Mapping[str, PropertySpec] = {spec.name.lower(): spec for spec in _SPECS}
@@ -316,7 +324,8 @@ class ConnectionProperties(DefaultingMapping):
     @classmethod
     def from_sources(cls, connection_string: str | None = None,
                      **kwargs: Any) -> ConnectionProperties:
-        """Merge a connection string and keyword arguments; keywords win."""
+        """Merge a connection string and keyword arguments (keywords win), then the
+        properties of the ``Profile`` they name, which both outrank."""
         merged: dict[str, Any] = {}
         if connection_string:
             if not isinstance(connection_string, str):
@@ -332,6 +341,10 @@ class ConnectionProperties(DefaultingMapping):
                 merged[key] = value
         for name, value in kwargs.items():
             merged[lookup_property(name).name.lower()] = value
+        profile = merged.get("profile")
+        if profile not in (None, ""):
+            for key, value in resolve(LOAD_PROFILE)(str(profile)).items():
+                merged.setdefault(key, value)  # explicit properties win over the profile
         return cls(merged)
 
     def explicit(self, name: str) -> bool:

@@ -25,7 +25,7 @@ from cdata_oauth.tokens.stores import (
     open_store,
 )
 
-__all__ = ["DEFAULT_LEEWAY", "ProcedureRunner", "TokenLifecycle"]
+__all__ = ["DEFAULT_LEEWAY", "ProcedureRunner", "TokenLifecycle", "store_of"]
 
 DEFAULT_LEEWAY = 60.0
 """Seconds before expiry at which a token counts as due (capped at half its lifetime)."""
@@ -65,16 +65,7 @@ class TokenLifecycle:
         properties = connection.properties
         self.mode = str(properties.get("InitiateOAuth") or "OFF")
         self.leeway = leeway
-        location = properties.get("OAuthSettingsLocation")
-        self.store: TokenStore
-        if location:
-            self.store = open_store(str(location))
-        elif self.mode != "OFF":
-            self.store = open_store(default_location(
-                properties.get("OAuthClientId"),
-                properties.get("OAuthAccessTokenURL") or properties.get("OAuthIssuer")))
-        else:
-            self.store = LocalTokenStore()
+        self.store: TokenStore = store_of(properties)
 
     def start(self) -> None:
         """With GETANDREFRESH or REFRESH, make sure a token exists (at connect time)."""
@@ -250,11 +241,7 @@ class TokenLifecycle:
         with self.store.lock():
             stored = self.store.load()
             if stored is not None and token in (stored.access_token, stored.refresh_token):
-                clear = getattr(self.store, "clear", None)
-                if clear is not None:
-                    clear()
-                else:  # a store without clear(): an empty record signs in again as well
-                    self.store.save(Token(None))
+                self.store.delete()
         given = self._given()
         if given is not None and token in (given.access_token, given.refresh_token):
             self._revoked_given = True
@@ -282,13 +269,31 @@ class TokenLifecycle:
                 if str(inputs.get("GrantType") or "").upper() == "REFRESH" else None
             refresh = outputs.get(refresh_key) or sent \
                 or (previous.refresh_token if previous else None)
+            scope = outputs.get(by_key.get("oauthparam:scope", "")) or inputs.get("Scope") \
+                or (previous.scope if previous else None)
             token = Token(str(access), str(refresh) if refresh else None,
                           optional_text(outputs.get(by_key.get("oauthtokensecret", ""))),
-                          whole_number(outputs.get(by_key.get("expiresin", ""))), now_ms())
+                          whole_number(outputs.get(by_key.get("expiresin", ""))), now_ms(),
+                          optional_text(scope),
+                          optional_text(outputs.get(by_key.get("oauthparam:token_type", ""))))
             self.store.save(token)
 
     def __repr__(self) -> str:
         return f"<TokenLifecycle {self.mode} {self._describe()}>"
+
+
+def store_of(properties: ConnectionProperties) -> TokenStore:
+    """The store the properties name: OAuthSettingsLocation; else, with InitiateOAuth on,
+    the default file of this app and provider; else one that lives with the connection.
+    (``cdata-oauth token`` opens it the same way without a connection.)"""
+    location = properties.get("OAuthSettingsLocation")
+    if location:
+        return open_store(str(location))
+    if str(properties.get("InitiateOAuth") or "OFF") != "OFF":
+        return open_store(default_location(
+            properties.get("OAuthClientId"),
+            properties.get("OAuthAccessTokenURL") or properties.get("OAuthIssuer")))
+    return LocalTokenStore()
 
 
 def _expired(token: Token) -> bool:

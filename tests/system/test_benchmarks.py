@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # One label per benchmark, as the table prints it.
 BENCHMARKS = ("1 statement overhead", "2 end to end", "3 import cost",
-              "4 cold first statement", "5 memory", "6 sqlglotc")
+              "4 cold first statement", "5 memory", "6 sqlglotc", "7 credential helper")
 
 
 def test_quick_run_prints_a_row_for_every_benchmark() -> None:
@@ -27,7 +27,7 @@ def test_quick_run_prints_a_row_for_every_benchmark() -> None:
     for label in BENCHMARKS:
         assert any(row.startswith(f"| {label}") for row in rows), (label, done.stdout)
     for case in ("repeated text", "first-seen text", "authorization URL", "RefreshOAuthAccessToken",
-                 "GrantType='CLIENT'", "whole process"):
+                 "GrantType='CLIENT'", "whole process", "fresh token in a file store"):
         assert any(case in row for row in rows), (case, done.stdout)
     assert "# targets met:" in done.stdout
 

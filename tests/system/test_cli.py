@@ -90,15 +90,19 @@ def test_provider_error_is_one_line_without_the_secret(
     result = run_cli(CLIENT, "--connection", connection_string(
         embedded_provider.connection_properties(OAuthClientSecret=secret)))
     line = _one_line_error(result)
-    assert result.returncode == 1
+    assert result.returncode == 3  # a provider failure
     assert "OAuthError" in line and "invalid_client" in line
     assert secret not in result.stderr
 
 
-def test_bad_statement_is_one_line_on_stderr() -> None:
-    line = _one_line_error(run_cli("EXEC NoSuchProcedure"))
+def test_bad_statement_is_one_line_on_stderr_with_exit_status_2() -> None:
+    result = run_cli("EXEC NoSuchProcedure")
+    line = _one_line_error(result)
+    assert result.returncode == 2  # bad input, not a provider failure
     assert "ProgrammingError" in line and "NoSuchProcedure" in line
-    line = _one_line_error(run_cli("DELETE FROM tokens"))
+    result = run_cli("DELETE FROM tokens")
+    line = _one_line_error(result)
+    assert result.returncode == 2
     assert "NotSupportedError" in line
 
 
@@ -135,3 +139,6 @@ def test_help_mentions_the_demo() -> None:
     assert result.returncode == 0
     assert "cdata-oauth demo" in result.stdout
     assert "--connection" in result.stdout and "--format" in result.stdout
+    assert "--profile" in result.stdout
+    for command in ("token", "login", "logout", "status"):
+        assert f"cdata-oauth {command} " in result.stdout

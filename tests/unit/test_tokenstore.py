@@ -17,6 +17,7 @@ import pytest
 import cdata_oauth
 from cdata_oauth.tokens.stores import (
     FileTokenStore,
+    LocalTokenStore,
     MemoryTokenStore,
     Token,
     default_location,
@@ -246,3 +247,25 @@ def test_a_location_with_an_unknown_scheme_is_refused_listing_the_known_ones(
     assert "redis://" in str(raised.value)
     assert "TopSecret9" not in str(raised.value)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_scope_and_token_type_are_kept_and_old_records_still_load(tmp_path: Path) -> None:
+    store = FileTokenStore(tmp_path / "t.json")
+    store.save(Token("at", "rt", None, 3600, 1_000, "read write", "Bearer"))
+    loaded = store.load()
+    assert loaded is not None
+    assert (loaded.scope, loaded.token_type) == ("read write", "Bearer")
+    record = json.loads((tmp_path / "t.json").read_text(encoding="utf-8"))
+    del record["Scope"], record["TokenType"]  # as the first format version wrote it
+    (tmp_path / "t.json").write_text(json.dumps(record), encoding="utf-8")
+    assert store.load() == Token("at", "rt", None, 3600, 1_000)
+
+
+def test_delete_removes_the_entry_of_each_store(tmp_path: Path) -> None:
+    for store in (FileTokenStore(tmp_path / "t.json"), MemoryTokenStore("delete-test"),
+                  LocalTokenStore()):
+        assert store.delete() is False
+        store.save(Token("at"))
+        assert store.delete() is True
+        assert store.load() is None
+    assert not (tmp_path / "t.json").exists()
