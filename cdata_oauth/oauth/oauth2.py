@@ -15,7 +15,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 from urllib.parse import quote, quote_plus, urlsplit
 
 from oauthlib.oauth2 import (
@@ -27,6 +27,7 @@ from oauthlib.oauth2 import (
 
 from cdata_oauth.conversions import text_or_none
 from cdata_oauth.exceptions import OAuthError, ProgrammingError
+from cdata_oauth.lazy import resolve
 from cdata_oauth.logguard import in_use
 from cdata_oauth.oauth.flow import Flow
 from cdata_oauth.oauth.responses import oauth_error_from_fields, parse_token_response
@@ -36,6 +37,9 @@ if TYPE_CHECKING:
     from cdata_oauth.oauth.operations import Invocation
 
 __all__ = ["DEFAULT_APP_CALLBACK", "authorization_url", "get_access_token"]
+
+DEVICE = "cdata_oauth.oauth.device:device_access_token"
+"""GrantType=DEVICE (RFC 8628), which builds on this module's flow."""
 
 #: Where APP mode listens when no CallbackURL is given: any free loopback port (RFC 8252).
 DEFAULT_APP_CALLBACK = "http://127.0.0.1:0/"
@@ -48,7 +52,7 @@ _TOKEN_RESERVED = frozenset({"grant_type", "client_id", "client_secret", "code",
 _USE_INSTEAD = {"client_id": "OAuthClientId", "client_secret": "OAuthClientSecret",
                 "redirect_uri": "CallbackURL", "scope": "Scope", "state": "State",
                 "username": "User", "password": "Password", "refresh_token": "OAuthRefreshToken",
-                "code": "Verifier", "code_verifier": "PKCEVerifier"}
+                "code": "Verifier", "code_verifier": "PKCEVerifier", "device_code": "DeviceCode"}
 
 
 @dataclass
@@ -135,7 +139,10 @@ def _grant(flow: _Flow) -> dict[str, Any]:
         return _client_credentials(flow)
     if grant == "REFRESH":
         return _refresh(flow)
-    raise ProgrammingError(f"GrantType {grant!r} is not one of CODE, PASSWORD, CLIENT, REFRESH.")
+    if grant == "DEVICE":
+        return cast(dict[str, Any], resolve(DEVICE)(flow))
+    raise ProgrammingError(
+        f"GrantType {grant!r} is not one of CODE, PASSWORD, CLIENT, REFRESH, DEVICE.")
 
 
 def authorization_url(invocation: Invocation) -> Mapping[str, Any]:

@@ -47,6 +47,7 @@ BUILTIN_OPERATIONS: dict[str, dict[str, str]] = {
                             "2.0": "cdata_oauth.oauth.oauth2:get_access_token"},
     "oauthgetuserauthorizationurl": {"1.0": "cdata_oauth.oauth.oauth1:authorization_url",
                                      "2.0": "cdata_oauth.oauth.oauth2:authorization_url"},
+    "oauthgetdevicecode": {"2.0": "cdata_oauth.oauth.device:get_device_code"},
 }
 """Operation name -> OAuthVersion -> the flow function that runs it (loaded at first use)."""
 _registry: dict[str, Operation] = {}
