@@ -25,6 +25,7 @@ pytest_plugins = [
     "tests.servers.tls",
     "tests.servers.hostile",
     "tests.servers.oidc_provider",
+    "tests.servers.device_server",
 ]
 
 
