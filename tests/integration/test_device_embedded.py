@@ -123,18 +123,17 @@ def test_another_clients_device_code_is_refused(fresh_provider: EmbeddedProvider
     with cdata_oauth.connect(**public) as conn:
         code = _row(conn.execute("EXEC GetOAuthDeviceCode"))
     requests.get(code["VerificationURIComplete"], timeout=10)
-    with cdata_oauth.connect(**fresh_provider.connection_properties(Timeout=30)) as conn:
-        with pytest.raises(cdata_oauth.OAuthError) as caught:
-            conn.execute(WEB, (code["DeviceCode"],))
+    with cdata_oauth.connect(**fresh_provider.connection_properties(Timeout=30)) as conn, \
+            pytest.raises(cdata_oauth.OAuthError) as caught:
+        conn.execute(WEB, (code["DeviceCode"],))
     assert caught.value.error == "invalid_grant"
 
 
 def test_a_wrong_client_secret_is_refused_at_the_device_endpoint(
         fresh_provider: EmbeddedProvider) -> None:
     props = fresh_provider.connection_properties(OAuthClientSecret="wrong-secret-123")
-    with cdata_oauth.connect(**props) as conn:
-        with pytest.raises(cdata_oauth.OAuthError) as caught:
-            conn.execute("EXEC GetOAuthDeviceCode")
+    with cdata_oauth.connect(**props) as conn, pytest.raises(cdata_oauth.OAuthError) as caught:
+        conn.execute("EXEC GetOAuthDeviceCode")
     assert caught.value.error == "invalid_client"
     assert "wrong-secret-123" not in str(caught.value)
 

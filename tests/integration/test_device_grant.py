@@ -7,6 +7,7 @@ polled and how long it slept, and none of them sleeps for real.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import time
@@ -72,7 +73,7 @@ def _row(cursor: cdata_oauth.Cursor) -> dict[str, Any]:
 
 def _poll_gaps(server: DeviceServer, start: float) -> list[float]:
     times = [start] + [entry["at"] for entry in server.poll_log()]
-    return [round(b - a, 3) for a, b in zip(times, times[1:], strict=False)]
+    return [round(b - a, 3) for a, b in itertools.pairwise(times)]
 
 
 def _device_code(conn: cdata_oauth.Connection) -> dict[str, Any]:
@@ -258,7 +259,7 @@ def test_access_denied_says_the_sign_in_was_declined(conn: cdata_oauth.Connectio
 def test_expired_token_says_to_start_again(conn: cdata_oauth.Connection,
                                            device_server: DeviceServer) -> None:
     device_server.polls = ["expired"]
-    with pytest.raises(cdata_oauth.OAuthError, match="expired.*new code"):
+    with pytest.raises(cdata_oauth.OAuthError, match=r"expired.*new code"):
         conn.execute(APP)
 
 

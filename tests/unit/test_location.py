@@ -48,7 +48,7 @@ def test_rsb_and_api_files_define_procedures(tmp_path: Path, echo: Recorder) -> 
             conn.execute("EXEC Third")
         names = {r[0] for r in conn.execute("SELECT ProcedureName FROM sys_procedures")}
         assert names == {"Echo", "Second", "GetOAuthAccessToken", "RefreshOAuthAccessToken",
-                         "GetOAuthAuthorizationURL"}
+                         "GetOAuthAuthorizationURL", "GetOAuthDeviceCode"}
 
 
 def test_a_user_file_replaces_a_builtin(tmp_path: Path, echo: Recorder) -> None:

@@ -186,7 +186,7 @@ def test_unreadable_file_names_the_file(tmp_path: Path) -> None:
 def test_builtin_scripts() -> None:
     scripts = builtin_scripts()
     assert set(scripts) == {"getoauthaccesstoken", "refreshoauthaccesstoken",
-                            "getoauthauthorizationurl"}
+                            "getoauthauthorizationurl", "getoauthdevicecode"}
     get = scripts["getoauthaccesstoken"]
     assert get.operation == "oauthGetAccessToken"
     assert {o.name for o in get.outputs} >= {"OAuthAccessToken", "OAuthRefreshToken",

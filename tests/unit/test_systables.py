@@ -23,9 +23,9 @@ def test_sys_procedures(conn: cdata_oauth.Connection) -> None:
     assert [d[0] for d in cursor.description or ()] == ["ProcedureName", "Description"]
     rows = cursor.fetchall()
     assert [r[0] for r in rows] == ["Echo", "GetOAuthAccessToken", "GetOAuthAuthorizationURL",
-                                    "RefreshOAuthAccessToken"]
+                                    "GetOAuthDeviceCode", "RefreshOAuthAccessToken"]
     assert dict(rows)["Echo"] == "Echo for tests"
-    assert cursor.rowcount == 4
+    assert cursor.rowcount == 5
 
 
 def test_sys_procedureparameters_columns_and_rows(conn: cdata_oauth.Connection) -> None:
@@ -55,7 +55,7 @@ def test_where_order_by_limit_and_qmark(conn: cdata_oauth.Connection) -> None:
         "WHERE ProcedureName = 'GetOAuthAccessToken' AND Direction = 'input' "
         "AND AllowedValues IS NOT NULL ORDER BY ColumnName DESC").fetchall()
     assert rows == every[:2]
-    assert ("GrantType", "CODE,PASSWORD,CLIENT,REFRESH") in every
+    assert ("GrantType", "CODE,PASSWORD,CLIENT,REFRESH,DEVICE") in every
 
 
 REQUIRED_PROC = "NeedsOne"
