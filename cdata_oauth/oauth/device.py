@@ -330,8 +330,9 @@ def _wait(flow: _DeviceFlow, token_url: str, device_code: str, interval: float,
             failures += 1
             if failures > MAX_RETRIES:
                 raise OperationalError(
-                    f"{exc} {failures} times in a row while waiting for the sign-in; the "
-                    "wait ended. Try again later, or check the provider's status.") from None
+                    f"Polling for the sign-in failed {failures} times in a row (last: {exc}); "
+                    "the wait ended. Try again later, or check the provider's status."
+                    ) from None
         except OAuthError as exc:
             if exc.error == "authorization_pending":
                 failures = 0
