@@ -390,14 +390,18 @@ def test_app_mode_tells_the_person_on_stderr_and_in_a_log_record(
 def test_app_mode_opens_the_complete_uri_in_the_browser_without_waiting_for_it(
         conn: cdata_oauth.Connection, device_server: DeviceServer, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    opened = tmp_path / "opened.txt"
+    opened, release = tmp_path / "opened.txt", tmp_path / "release"
     browser = tmp_path / "browser.sh"
-    browser.write_text(f'#!/bin/sh\necho "$1" > {opened}\n')
+    # a browser that does not finish until the test releases it, after the statement
+    # returned: a connector that waited for it would never return
+    browser.write_text(f'#!/bin/sh\nwhile [ ! -f {release} ]; do sleep 0.05; done\n'
+                       f'echo "$1" > {opened}\n')
     browser.chmod(0o755)
     _reset_webbrowser(monkeypatch)
     monkeypatch.setenv("BROWSER", str(browser))
     device_server.polls = ["pending", "tokens"]
     _row(conn.execute(APP))
+    release.touch()
     for _ in range(200):
         if opened.exists() and opened.read_text().strip():
             break
