@@ -27,6 +27,7 @@ pytest_plugins = [
     "tests.servers.oidc_provider",
     "tests.servers.metadata_server",
     "tests.servers.jwt_endpoints",
+    "tests.servers.device_server",
 ]
 
 

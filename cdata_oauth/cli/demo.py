@@ -1,13 +1,16 @@
 """``cdata-oauth demo``: every OAuth 2.0 grant, end to end, with nothing to set up.
 
 It starts the embedded provider on a free loopback port and runs CLIENT, PASSWORD, CODE
-(AuthMode=APP, with an in-process HTTP client standing in for the browser) and REFRESH
-through the DB-API, then prints one row per grant with the tokens shortened.
+(AuthMode=APP, with an in-process HTTP client standing in for the browser), DEVICE (RFC
+8628: the code shown to a person is approved by an in-process HTTP client that reads the
+prompt's log record) and REFRESH through the DB-API, then prints one row per grant with
+the tokens shortened.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import threading
 import webbrowser
@@ -26,7 +29,7 @@ from cdata_oauth.redaction import is_secret_name
 if TYPE_CHECKING:
     from cdata_oauth.dbapi.connection import Connection
 
-__all__ = ["HttpBrowser", "main", "run_demo"]
+__all__ = ["DevicePerson", "HttpBrowser", "main", "run_demo"]
 
 BROWSER_NAME = "cdata-oauth-demo"
 _register_lock = threading.Lock()
@@ -58,6 +61,33 @@ class HttpBrowser(webbrowser.BaseBrowser):
 _BROWSER: HttpBrowser | None = None
 
 
+class DevicePerson(logging.Handler):
+    """The person of the device grant: reads the prompt's log record (``cdata_oauth`` at
+    INFO, carrying the user code and the verification URIs) and approves the code on the
+    provider's page from another thread, as someone on their phone would."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.error: str | None = None
+        self.threads: list[threading.Thread] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        url = getattr(record, "verification_uri_complete", None)
+        if url:
+            thread = threading.Thread(target=self._approve, args=(url,), daemon=True,
+                                      name="cdata-oauth-demo-person")
+            self.threads.append(thread)
+            thread.start()
+
+    def _approve(self, url: str) -> None:
+        with requests.Session() as session:
+            session.trust_env = False  # loopback only: never through a proxy
+            try:
+                session.get(url, timeout=30).raise_for_status()
+            except requests.RequestException as exc:
+                self.error = type(exc).__name__
+
+
 def demo_browser() -> HttpBrowser:
     """The process's HttpBrowser, registered once as the preferred ``webbrowser``."""
     global _BROWSER
@@ -80,6 +110,8 @@ STEPS = (
     Step("PASSWORD", "EXEC GetOAuthAccessToken GrantType='PASSWORD', User=?, Password=?",
          lambda p, rows: (p.user, p.password)),
     Step("CODE", "EXEC GetOAuthAccessToken GrantType='CODE', AuthMode='APP'",
+         lambda p, rows: ()),
+    Step("DEVICE", "EXEC GetOAuthAccessToken GrantType='DEVICE', AuthMode='APP'",
          lambda p, rows: ()),
     Step("REFRESH", "EXEC RefreshOAuthAccessToken OAuthRefreshToken=?",
          lambda p, rows: (rows["CODE"]["OAuthRefreshToken"],)),
@@ -120,8 +152,16 @@ def run_demo(out: Callable[[str], None] = print, timeout: int = 30) -> int:
         out("Each grant runs through the DB-API: cdata_oauth.connect(...).execute(...).")
         out("CODE opens the 'browser': an HTTP client in this process that follows the")
         out("provider's redirect to the loopback listener, as a real browser would.")
+        out("DEVICE shows a code on stderr; the 'person' who enters it is an HTTP client in")
+        out("this process that approves it on the provider's page.")
         out("")
         browser.active, browser.error = True, None
+        person = DevicePerson()
+        logger = logging.getLogger("cdata_oauth")
+        level = logger.level
+        logger.addHandler(person)
+        if not logger.isEnabledFor(logging.INFO):
+            logger.setLevel(logging.INFO)
         try:
             with cdata_oauth.connect(**provider.connection_properties(Timeout=timeout)) as conn:
                 columns, table, rows = _run_steps(conn, provider, out)
@@ -134,10 +174,13 @@ def run_demo(out: Callable[[str], None] = print, timeout: int = 30) -> int:
                                 "rotated it, so it is spent")
         except Error as exc:
             hint = f" (browser step: {browser.error})" if browser.error else ""
+            hint += f" (device step: {person.error})" if person.error else ""
             print(f"cdata-oauth demo: {type(exc).__name__}: {exc}{hint}", file=sys.stderr)
             return 1
         finally:
             browser.active = False
+            logger.removeHandler(person)
+            logger.setLevel(level)
         out("")
         out(render_table(columns, table).rstrip("\n"))
         out("")
@@ -150,11 +193,13 @@ def run_demo(out: Callable[[str], None] = print, timeout: int = 30) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="cdata-oauth demo",
-        description="Run the CLIENT, PASSWORD, CODE (browser flow) and REFRESH grants "
+        description="Run the CLIENT, PASSWORD, CODE (browser flow), DEVICE (a code a "
+                    "person enters elsewhere) and REFRESH grants "
                     "against an OAuth 2.0 provider embedded in the package, and print "
                     "the rows (tokens shortened).")
     parser.add_argument("--timeout", type=int, default=30,
-                        help="seconds each request and the browser step may take")
+                        help="seconds each request, the browser step and the device "
+                             "sign-in may take")
     args = parser.parse_args(list(argv or []))
     try:
         return run_demo(timeout=args.timeout)

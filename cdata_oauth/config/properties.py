@@ -86,9 +86,10 @@ _SPECS = (
        allowed=("1.0", "2.0")),
     _p("AuthMode", "APP opens a browser and listens on CallbackURL; WEB takes a Verifier.",
        kind="enum", default="APP", allowed=("APP", "WEB")),
-    _p("GrantType", "OAuth 2.0 grant: CODE, PASSWORD, CLIENT, REFRESH, JWT (a signed "
-       "assertion, RFC 7523) or TOKENEXCHANGE (RFC 8693).", kind="enum", default="CODE",
-       allowed=("CODE", "PASSWORD", "CLIENT", "REFRESH", "JWT", "TOKENEXCHANGE")),
+    _p("GrantType", "OAuth 2.0 grant: CODE, PASSWORD, CLIENT, REFRESH, DEVICE (RFC 8628), JWT "
+       "(a signed assertion, RFC 7523) or TOKENEXCHANGE (RFC 8693).", kind="enum",
+       default="CODE",
+       allowed=("CODE", "PASSWORD", "CLIENT", "REFRESH", "DEVICE", "JWT", "TOKENEXCHANGE")),
     _p("OAuthClientId", "The client id (consumer key) of the registered app."),
     _p("OAuthClientSecret", "The client secret (consumer secret) of the registered app."),
     _p("OAuthRequestTokenURL", "Where the request token is obtained (OAuth 1.0)."),
@@ -100,6 +101,8 @@ _SPECS = (
        "not set explicitly, and authorization responses must name this issuer (RFC 9207)."),
     _p("OAuthRevocationURL", "Where RevokeOAuthToken sends tokens to revoke (RFC 7009)."),
     _p("OAuthIntrospectionURL", "Where IntrospectOAuthToken asks about a token (RFC 7662)."),
+    _p("OAuthDeviceAuthorizationURL", "The device authorization endpoint (RFC 8628), where "
+       "GrantType=DEVICE asks for a device code and user code."),
     _p("CallbackURL", "The redirect URL registered with the app."),
     _p("Scope", "Space-separated scopes to request."),
     _p("OAuthAccessToken", "The access token (OAuth 1.0: the request token)."),

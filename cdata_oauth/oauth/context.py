@@ -40,6 +40,9 @@ class ConnectionContext:
         self.request_tokens: Pending[str] = Pending()
         """OAuth 1.0a WEB mode: each request token obtained, with its secret, until the
         exchange that uses it."""
+        self.device_codes: Pending[tuple[float, float, float]] = Pending()
+        """RFC 8628: each device code GetOAuthDeviceCode obtained (by its SHA-256), with
+        when it came, its interval and its expiry, for GetOAuthAccessToken's wait."""
         self._last_settings: tuple[Inputs, TransportSettings] | None = None
 
     def transport(self, inputs: Mapping[str, Any]) -> Transport:
@@ -88,5 +91,6 @@ class ConnectionContext:
             self._caches.clear()
         self.authorizations.clear()
         self.request_tokens.clear()
+        self.device_codes.clear()
         for transport in transports:
             transport.close()

@@ -15,7 +15,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 from urllib.parse import quote_plus, urlsplit
 
 from oauthlib.oauth2 import (
@@ -28,6 +28,7 @@ from oauthlib.oauth2.rfc6749.parameters import prepare_token_request
 
 from cdata_oauth.conversions import text_or_none
 from cdata_oauth.exceptions import OAuthError, OperationalError, ProgrammingError
+from cdata_oauth.lazy import resolve
 from cdata_oauth.logguard import in_use
 from cdata_oauth.oauth.assertions import JWT_BEARER, grant_assertion, read_value, signing_key
 from cdata_oauth.oauth.clientauth import (
@@ -44,6 +45,9 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_APP_CALLBACK", "authorization_url", "get_access_token", "server_metadata"]
 
+DEVICE = "cdata_oauth.oauth.device:device_access_token"
+"""GrantType=DEVICE (RFC 8628), which builds on this module's flow."""
+
 #: Where APP mode listens when no CallbackURL is given: any free loopback port (RFC 8252).
 DEFAULT_APP_CALLBACK = "http://127.0.0.1:0/"
 
@@ -58,7 +62,7 @@ _TOKEN_RESERVED = frozenset({"grant_type", "client_id", "client_secret", "code",
 _USE_INSTEAD = {"client_id": "OAuthClientId", "client_secret": "OAuthClientSecret",
                 "redirect_uri": "CallbackURL", "scope": "Scope", "state": "State",
                 "username": "User", "password": "Password", "refresh_token": "OAuthRefreshToken",
-                "code": "Verifier", "code_verifier": "PKCEVerifier",
+                "code": "Verifier", "code_verifier": "PKCEVerifier", "device_code": "DeviceCode",
                 "client_assertion": "OAuthClientAssertion", "assertion": "OAuthJWTCert",
                 "subject_token": "SubjectToken", "subject_token_type": "SubjectTokenType",
                 "actor_token": "ActorToken", "actor_token_type": "ActorTokenType",
@@ -156,12 +160,14 @@ def _grant(flow: _Flow) -> dict[str, Any]:
         return _client_credentials(flow)
     if grant == "REFRESH":
         return _refresh(flow)
+    if grant == "DEVICE":
+        return cast(dict[str, Any], resolve(DEVICE)(flow))
     if grant == "JWT":
         return _jwt_bearer(flow)
     if grant == "TOKENEXCHANGE":
         return _token_exchange(flow)
     raise ProgrammingError(f"GrantType {grant!r} is not one of CODE, PASSWORD, CLIENT, REFRESH, "
-                           "JWT, TOKENEXCHANGE.")
+                           "DEVICE, JWT, TOKENEXCHANGE.")
 
 
 def authorization_url(invocation: Invocation) -> Mapping[str, Any]:

@@ -52,6 +52,7 @@ BUILTIN_OPERATIONS: dict[str, dict[str, str]] = {
     "oauthgetservermetadata": {"2.0": "cdata_oauth.oauth.oauth2:server_metadata"},
     "oauthrevoketoken": {"2.0": "cdata_oauth.oauth.revocation:revoke_token"},
     "oauthintrospecttoken": {"2.0": "cdata_oauth.oauth.introspection:introspect_token"},
+    "oauthgetdevicecode": {"2.0": "cdata_oauth.oauth.device:get_device_code"},
 }
 """Operation name -> OAuthVersion -> the flow function that runs it (loaded at first use)."""
 _registry: dict[str, Operation] = {}

@@ -17,6 +17,12 @@ from urllib.parse import parse_qsl, urlsplit
 from oauthlib.common import Request
 from oauthlib.oauth2 import AccessDeniedError, FatalClientError, OAuth2Error, Server
 
+from cdata_oauth.provider.device import (
+    DEVICE_AUTHORIZATION_PATH,
+    DEVICE_GRANT,
+    VERIFICATION_PATH,
+    DeviceEndpoints,
+)
 from cdata_oauth.provider.store import Store
 from cdata_oauth.provider.validator import presented_auth_method
 
@@ -60,6 +66,7 @@ class ProviderState(Protocol):
     """What the HTTP face reads of its provider (``EmbeddedProvider`` is one)."""
 
     approve: bool
+    device: DeviceEndpoints
     oauth_server: Server
     store: Store
     user: str
@@ -102,7 +109,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _route(self, method: str) -> Callable[[], tuple[int, dict[str, str], str | None]] | None:
         path = urlsplit(self.path).path
         routes = {("GET", AUTHORIZE_PATH): self._authorize, ("POST", TOKEN_PATH): self._token,
-                  ("GET", USERINFO_PATH): self._userinfo}
+                  ("GET", USERINFO_PATH): self._userinfo,
+                  ("POST", DEVICE_AUTHORIZATION_PATH): self._device_authorization,
+                  ("GET", VERIFICATION_PATH): self._verify, ("POST", VERIFICATION_PATH):
+                  self._verify}
         return routes.get((method, path))
 
     def _dispatch(self, method: str) -> None:
@@ -144,8 +154,22 @@ class _Handler(BaseHTTPRequestHandler):
             return 302, {"Location": exc.in_uri(exc.redirect_uri)}, None
         return int(status), dict(out_headers), body
 
+    def _device_authorization(self) -> tuple[int, dict[str, str], str | None]:
+        return self.provider.device.authorize(self._uri(), self._body(), dict(self.headers))
+
+    def _verify(self) -> tuple[int, dict[str, str], str | None]:
+        """The person's page: ?user_code= (a link), or the form's POSTed user_code."""
+        query = dict(parse_qsl(urlsplit(self.path).query))
+        if self.command == "POST":
+            query.update(parse_qsl(self._body()))
+        return self.provider.device.verify(query.get("user_code"))
+
     def _token(self) -> tuple[int, dict[str, str], str | None]:
         body, headers = self._body(), dict(self.headers)
+        if dict(parse_qsl(body)).get("grant_type") == DEVICE_GRANT:
+            status, out_headers, answer = self.provider.device.token(self._uri(), body, headers)
+            self._record(headers, body, status, answer)
+            return status, out_headers, answer
         with self.provider.store.lock:
             out_headers, out_body, status = self.provider.oauth_server.create_token_response(
                 self._uri(), "POST", body, headers)

@@ -10,8 +10,13 @@ import threading
 from collections import Counter
 from typing import Any
 
-from oauthlib.oauth2 import Server
+from oauthlib.oauth2 import BearerToken, Server
 
+from cdata_oauth.provider.device import (
+    DEVICE_AUTHORIZATION_PATH,
+    VERIFICATION_PATH,
+    DeviceEndpoints,
+)
 from cdata_oauth.provider.http import (
     AUTHORIZE_PATH,
     TOKEN_PATH,
@@ -39,6 +44,10 @@ class EmbeddedProvider:
     - ``user``/``password``: the resource owner; the authorization endpoint logs them in
       and approves at once (set ``approve = False`` to answer access_denied instead).
 
+    - the device grant (RFC 8628): ``device_authorization_url`` issues device codes, valid
+      ``device_code_lifetime`` seconds and polled every ``device_interval`` seconds (None:
+      no interval sent); the page at ``verification_url`` approves a user code as the user.
+
     ``access_token_lifetime`` and ``rotate_refresh_tokens`` may be changed while running.
     With rotation a refresh answer carries a new refresh token and the old one is spent
     (invalid_grant); without it the answer carries no refresh token and the old one lives.
@@ -47,8 +56,11 @@ class EmbeddedProvider:
     def __init__(self, access_token_lifetime: int = 3600, rotate_refresh_tokens: bool = True,
                  *, client_auth: str = "client_secret_basic", host: str = "127.0.0.1",
                  port: int = 0, scopes: frozenset[str] | None = None,
-                 default_scopes: tuple[str, ...] = ("read",)) -> None:
+                 default_scopes: tuple[str, ...] = ("read",), device_interval: int | None = 1,
+                 device_code_lifetime: int = 600) -> None:
         self.access_token_lifetime = access_token_lifetime
+        self.device_interval = device_interval
+        self.device_code_lifetime = device_code_lifetime
         self.rotate_refresh_tokens = rotate_refresh_tokens
         self.approve = True
         self.host, self._port = host, port
@@ -69,6 +81,12 @@ class EmbeddedProvider:
             refresh_token_generator=lambda request: REFRESH_TOKEN_PREFIX
             + secrets.token_urlsafe(24))
         self.oauth_server.refresh_grant.register_token_modifier(self._drop_kept_refresh_token)
+        self.bearer = BearerToken(
+            self.validator, expires_in=lambda request: self.access_token_lifetime,
+            token_generator=lambda request: ACCESS_TOKEN_PREFIX + secrets.token_urlsafe(24),
+            refresh_token_generator=lambda request: REFRESH_TOKEN_PREFIX
+            + secrets.token_urlsafe(24))
+        self.device = DeviceEndpoints(self)
         self.token_requests: list[RecordedRequest] = []
         self._httpd: ProviderHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -141,6 +159,16 @@ class EmbeddedProvider:
         return self.base_url + TOKEN_PATH
 
     @property
+    def device_authorization_url(self) -> str:
+        """The device authorization endpoint (RFC 8628 section 3.1)."""
+        return self.base_url + DEVICE_AUTHORIZATION_PATH
+
+    @property
+    def verification_url(self) -> str:
+        """The page where a person enters (or, with ?user_code=, approves) a user code."""
+        return self.base_url + VERIFICATION_PATH
+
+    @property
     def userinfo_url(self) -> str:
         """A protected resource answering 200 for a valid access token, 401 otherwise."""
         return self.base_url + USERINFO_PATH
@@ -178,6 +206,7 @@ class EmbeddedProvider:
             "OAuthClientSecret": self.client_secret,
             "OAuthAuthorizationURL": self.authorization_url,
             "OAuthAccessTokenURL": self.token_url,
+            "OAuthDeviceAuthorizationURL": self.device_authorization_url,
             "CallbackURL": DEFAULT_CALLBACK_URL,
         }
         for name, value in overrides.items():

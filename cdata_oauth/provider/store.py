@@ -9,12 +9,15 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-__all__ = ["AUTH_METHODS", "Client", "Grant", "IssuedToken", "Store"]
+__all__ = ["AUTH_METHODS", "DEVICE_GRANT", "Client", "DeviceAuthorization", "Grant",
+           "IssuedToken", "Store"]
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
 """Token endpoint authentication methods (RFC 7591 names) a client may be registered with."""
 
-ALL_GRANTS = ("authorization_code", "password", "client_credentials", "refresh_token")
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+ALL_GRANTS = ("authorization_code", "password", "client_credentials", "refresh_token",
+              DEVICE_GRANT)
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,18 @@ class Grant:
 
 
 @dataclass
+class DeviceAuthorization:
+    """A device code (RFC 8628) and where its sign-in stands: pending, approved, denied."""
+
+    client_id: str
+    user_code: str
+    scopes: list[str]
+    expires_at: float
+    status: str = "pending"
+    user: str | None = None
+
+
+@dataclass
 class IssuedToken:
     """An access token (and its refresh token, if any) as saved by the token endpoint."""
 
@@ -67,6 +82,7 @@ class Store:
     codes: dict[str, Grant] = field(default_factory=dict)
     access_tokens: dict[str, IssuedToken] = field(default_factory=dict)
     refresh_tokens: dict[str, IssuedToken] = field(default_factory=dict)
+    device_codes: dict[str, DeviceAuthorization] = field(default_factory=dict)
     grant_counts: Counter[str] = field(default_factory=Counter)
 
     def add_client(self, client: Client) -> Client:

@@ -9,7 +9,7 @@ import re
 from tests.cli_support import run_cli
 from tests.docs_support import DOCS, blocks
 
-GRANTS = ("CLIENT", "PASSWORD", "CODE", "REFRESH")
+GRANTS = ("CLIENT", "PASSWORD", "CODE", "DEVICE", "REFRESH")
 
 
 def test_demo_runs_every_grant_and_prints_each_row() -> None:
@@ -29,8 +29,12 @@ def test_demo_runs_every_grant_and_prints_each_row() -> None:
         assert cells[2] == expected_refresh, cells
     # the rotation check and the provider's own count of what it issued
     assert re.search(r"old refresh token -> OAuthError invalid_grant", result.stdout)
-    assert ("authorization_code=1, client_credentials=1, password=1, refresh_token=1"
-            in result.stdout)
+    assert ("authorization_code=1, client_credentials=1, password=1, refresh_token=1, "
+            "urn:ietf:params:oauth:grant-type:device_code=1" in result.stdout)
+    # the device grant's prompt went to stderr, never to stdout
+    assert re.search(r"To sign in, open http://127\.0\.0\.1:\d+/device and enter "
+                     r"[A-Z]{4}-[A-Z]{4}", result.stderr)
+    assert "To sign in" not in result.stdout
 
 
 def test_demo_needs_no_real_browser_and_never_prints_a_whole_token() -> None:

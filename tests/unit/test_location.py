@@ -50,7 +50,7 @@ def test_rsb_and_api_files_define_procedures(tmp_path: Path, echo: Recorder) -> 
         names = {r[0] for r in conn.execute("SELECT ProcedureName FROM sys_procedures")}
         assert names == {"Echo", "Second"} | {s.name for s in builtin_scripts().values()}
         assert names >= {"GetOAuthAccessToken", "RefreshOAuthAccessToken",
-                         "GetOAuthAuthorizationURL"}
+                         "GetOAuthAuthorizationURL", "GetOAuthDeviceCode"}
 
 
 def test_a_user_file_replaces_a_builtin(tmp_path: Path, echo: Recorder) -> None:

@@ -187,7 +187,8 @@ def test_builtin_scripts() -> None:
     scripts = builtin_scripts()
     assert set(scripts) >= {"getoauthaccesstoken", "refreshoauthaccesstoken",
                             "getoauthauthorizationurl", "getoauthservermetadata",
-                            "revokeoauthtoken", "introspectoauthtoken"}
+                            "revokeoauthtoken", "introspectoauthtoken",
+                            "getoauthdevicecode"}
     get = scripts["getoauthaccesstoken"]
     assert get.operation == "oauthGetAccessToken"
     assert {o.name for o in get.outputs} >= {"OAuthAccessToken", "OAuthRefreshToken",

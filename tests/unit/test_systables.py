@@ -26,7 +26,7 @@ def test_sys_procedures(conn: cdata_oauth.Connection) -> None:
     expected = sorted(["Echo", *(s.name for s in builtin_scripts().values())])
     assert [r[0] for r in rows] == expected
     assert {"GetOAuthAccessToken", "GetOAuthAuthorizationURL",
-            "RefreshOAuthAccessToken"} <= set(expected)
+            "RefreshOAuthAccessToken", "GetOAuthDeviceCode"} <= set(expected)
     assert dict(rows)["Echo"] == "Echo for tests"
     assert cursor.rowcount == len(expected)
 
@@ -58,7 +58,7 @@ def test_where_order_by_limit_and_qmark(conn: cdata_oauth.Connection) -> None:
         "WHERE ProcedureName = 'GetOAuthAccessToken' AND Direction = 'input' "
         "AND AllowedValues IS NOT NULL ORDER BY ColumnName DESC").fetchall()
     assert rows == every[:2]
-    assert {"CODE", "PASSWORD", "CLIENT", "REFRESH", "JWT", "TOKENEXCHANGE"} <= set(
+    assert {"CODE", "PASSWORD", "CLIENT", "REFRESH", "DEVICE", "JWT", "TOKENEXCHANGE"} <= set(
         dict(every)["GrantType"].split(","))
 
 
