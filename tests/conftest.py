@@ -25,6 +25,8 @@ pytest_plugins = [
     "tests.servers.tls",
     "tests.servers.hostile",
     "tests.servers.oidc_provider",
+    "tests.servers.redis",
+    "tests.servers.postgres",
 ]
 
 

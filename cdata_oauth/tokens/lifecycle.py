@@ -17,8 +17,10 @@ from cdata_oauth.conversions import optional_text, whole_number
 from cdata_oauth.exceptions import InterfaceError, OAuthError, ProgrammingError
 from cdata_oauth.tokens.stores import (
     LocalTokenStore,
+    StoreOptions,
     Token,
     TokenStore,
+    default_entry_name,
     default_location,
     now_ms,
     open_store,
@@ -63,10 +65,11 @@ class TokenLifecycle:
         location = properties.get("OAuthSettingsLocation")
         self.store: TokenStore
         if location:
-            self.store = open_store(str(location))
+            self.store = open_store(str(location), store_options(properties))
         elif self.mode != "OFF":
             self.store = open_store(default_location(properties.get("OAuthClientId"),
-                                                     properties.get("OAuthAccessTokenURL")))
+                                                     properties.get("OAuthAccessTokenURL")),
+                                    store_options(properties))
         else:
             self.store = LocalTokenStore()
 
@@ -77,8 +80,8 @@ class TokenLifecycle:
 
     @property
     def location(self) -> str | None:
-        """The file path or ``memory://<id>`` where tokens are kept; None when they live
-        only as long as this connection."""
+        """The file path, ``memory://<id>`` or engine URL (password masked) where tokens
+        are kept; None when they live only as long as this connection."""
         return self.store.location or None
 
     # reading
@@ -228,6 +231,17 @@ class TokenLifecycle:
 
     def __repr__(self) -> str:
         return f"<TokenLifecycle {self.mode} {self._describe()}>"
+
+
+def store_options(properties: ConnectionProperties) -> StoreOptions:
+    """What a store needs of the connection properties besides its location."""
+    timeout = properties.get("Timeout")
+    return StoreOptions(
+        timeout=float(timeout) if timeout is not None and timeout >= 0 else 60.0,
+        encryption_key=properties.get("OAuthSettingsEncryptionKey") or None,
+        entry_name=default_entry_name(properties.get("OAuthClientId"),
+                                      properties.get("OAuthAccessTokenURL"),
+                                      properties.get("Scope"), properties.get("User")))
 
 
 def _expired(token: Token) -> bool:
