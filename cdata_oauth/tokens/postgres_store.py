@@ -25,6 +25,7 @@ import hashlib
 import re
 import threading
 from collections.abc import Callable
+from contextlib import suppress
 from typing import Any, TypeVar
 
 from cdata_oauth.exceptions import OperationalError, ProgrammingError
@@ -153,6 +154,10 @@ class PostgresTokenStore:
                     attempt = 2
                 try:
                     return work(conn)
+                except OperationalError:
+                    self._state.reader = None  # timed out: this connection is spent
+                    _close(conn)
+                    raise
                 except _Broken as exc:
                     self._state.reader = None
                     _close(conn)
@@ -321,10 +326,8 @@ def _lease_ran_out(store: PostgresTokenStore) -> OperationalError:
 
 
 def _close(conn: Any) -> None:
-    try:
+    with suppress(Exception):
         conn.close()
-    except Exception:
-        pass
 
 
 class _Connections:

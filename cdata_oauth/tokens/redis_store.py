@@ -50,7 +50,7 @@ def _client(url: EngineURL, db: int, timeout: float) -> Any:
                 host=url.host, port=url.port or 6379, db=db, username=url.username,
                 password=url.password, ssl=url.scheme == "rediss",
                 socket_timeout=timeout or None, socket_connect_timeout=timeout or None,
-                retry=retry, lib_name=None, lib_version=None)
+                retry=retry)
         return found
 
 

@@ -4,8 +4,8 @@ tests run as root, the fixture adds a throwaway user with useradd and deletes it
 with a password (scram-sha-256) and pg_stat_statements, removed at the end.
 
 ``PostgresServer`` can be stopped and started again on the same port, frozen with
-SIGSTOP (postmaster and every backend) and thawed, and counts the statements run on the
-tokens table (pg_stat_statements) for the round-trip check.
+SIGSTOP (postmaster and every backend, each a session of its own) and thawed, and counts
+the statements run on the tokens table (pg_stat_statements) for the round-trip check.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import psutil
 import pytest
 
 from .missing import missing
@@ -65,16 +66,19 @@ class PostgresServer:
         return {"user": self.system_user} if self.system_user else {}
 
     def start(self) -> PostgresServer:
+        with open(self.folder / "postgres.log", "ab") as log:
+            self._spawn(log)
+        wait_for_ports(self.process, [self.port], "postgres", self.folder / "postgres.log")
+        self._wait_ready()
+        return self
+
+    def _spawn(self, log: Any) -> None:
         self.process = subprocess.Popen(
             [pg_binary("postgres"), "-D", str(self.data), "-p", str(self.port),
              "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.folder}",
              "-c", "shared_preload_libraries=pg_stat_statements", "-c", "fsync=off",
              "-c", "max_connections=200", "-c", "logging_collector=off"],
-            stdout=open(self.folder / "postgres.log", "ab"), stderr=subprocess.STDOUT,
-            start_new_session=True, **self._as_user())
-        wait_for_ports(self.process, [self.port], "postgres", self.folder / "postgres.log")
-        self._wait_ready()
-        return self
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True, **self._as_user())
 
     def _wait_ready(self) -> None:
         import psycopg
@@ -95,13 +99,20 @@ class PostgresServer:
             stop(self.process)
             self.process = None
 
-    def freeze(self) -> None:
+    def _processes(self) -> list[int]:
+        """The postmaster and every backend (each backend is a session of its own)."""
         assert self.process is not None
-        os.killpg(self.process.pid, signal.SIGSTOP)
+        children = psutil.Process(self.process.pid).children(recursive=True)
+        return [self.process.pid, *(child.pid for child in children)]
+
+    def freeze(self) -> None:
+        for pid in self._processes():
+            os.kill(pid, signal.SIGSTOP)
 
     def thaw(self) -> None:
         if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGCONT)
+            for pid in self._processes():
+                os.kill(pid, signal.SIGCONT)
 
     def sql(self, query: str, params: Any = None, dbname: str = DB_NAME) -> list[Any]:
         import psycopg
