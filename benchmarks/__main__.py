@@ -14,11 +14,11 @@ import sys
 import time
 from types import ModuleType
 
-from . import cold_start, end_to_end, import_cost, memory, sqlglotc, statement
+from . import cold_start, end_to_end, fleet_stores, import_cost, memory, sqlglotc, statement
 from .harness import Options, Row, format_table
 
 MODULES: tuple[ModuleType, ...] = (statement, end_to_end, import_cost, cold_start, memory,
-                                   sqlglotc)
+                                   sqlglotc, fleet_stores)
 
 
 def machine() -> str:
