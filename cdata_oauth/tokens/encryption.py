@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from cdata_oauth.exceptions import OperationalError, ProgrammingError
 
-__all__ = ["ENVELOPE_FORMAT", "EntryCipher", "is_sealed", "read_key_source"]
+__all__ = ["ENVELOPE_FORMAT", "EntryCipher", "cipher_for", "is_sealed", "read_key_source"]
 
 ENVELOPE_FORMAT = "cdata_oauth.tokens.sealed/1"
 KEY_PROPERTY = "OAuthSettingsEncryptionKey"
@@ -132,6 +132,23 @@ class EntryCipher:
                 f"Cannot decrypt the token entry in {where}: {KEY_PROPERTY} is not the key "
                 "it was written with, or the entry was altered. It was left untouched; set "
                 "the right key, or delete the entry to sign in again.") from None
+
+
+_ciphers: dict[bytes, EntryCipher] = {}
+_ciphers_guard = threading.Lock()
+
+
+def cipher_for(key_value: str) -> EntryCipher:
+    """The process's one cipher for the passphrase a property value names, so that every
+    connection shares its derived keys (one scrypt per written entry, not per connection)."""
+    passphrase = read_key_source(key_value)
+    with _ciphers_guard:
+        found = _ciphers.get(passphrase)
+        if found is None:
+            if len(_ciphers) >= 16:
+                _ciphers.clear()
+            found = _ciphers[passphrase] = EntryCipher(passphrase)
+        return found
 
 
 def _b64(data: bytes) -> str:

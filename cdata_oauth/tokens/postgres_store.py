@@ -174,9 +174,13 @@ class PostgresTokenStore:
                               + (" FOR UPDATE" if lock else "")).format(self._table)
         try:
             row = self._run(conn, "read the token", query, (self.key,)).fetchone()
-        except (self._psycopg.errors.UndefinedTable, self._psycopg.errors.InvalidSchemaName):
+        except (self._psycopg.errors.UndefinedTable,
+                self._psycopg.errors.InvalidSchemaName) as exc:
             if lock:
-                raise
+                raise ProgrammingError(
+                    f"The token store {self._url.shown} has no table {self._table_name!r} "
+                    f"({self._url.scrub(str(exc).strip())}); it was dropped while in use, "
+                    "run the statement again to create it.") from None
             return None  # no table yet: nothing stored (the first write creates it)
         return None if row is None else (int(row[0]), str(row[1]))
 

@@ -61,8 +61,7 @@ LEASE_MARGIN = 5.0
 ENTRY_POINT_GROUP = "cdata_oauth.token_stores"
 """Packages add stores here: entry point name = URL scheme, value = a factory taking
 ``(location, StoreOptions)`` (a store class is one)."""
-CIPHER, READ_KEY = ("cdata_oauth.tokens.encryption:EntryCipher",
-                    "cdata_oauth.tokens.encryption:read_key_source")
+CIPHER = "cdata_oauth.tokens.encryption:cipher_for"
 IS_SEALED = "cdata_oauth.tokens.encryption:is_sealed"
 
 # Test hook: called with "partial" after half of the file is written and with "synced"
@@ -181,8 +180,7 @@ class EntryCodec:
     """Token <-> stored bytes: the JSON record, sealed when a key is set; fail closed."""
 
     def __init__(self, encryption_key: str | None) -> None:
-        self.cipher: Any = resolve(CIPHER)(resolve(READ_KEY)(encryption_key)) \
-            if encryption_key else None
+        self.cipher: Any = resolve(CIPHER)(encryption_key) if encryption_key else None
 
     def dumps(self, token: Token) -> bytes:
         data = (json.dumps(token.to_json(), indent=2) + "\n").encode("utf-8")
