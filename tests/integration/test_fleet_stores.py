@@ -440,7 +440,9 @@ def test_a_fresh_token_costs_at_most_one_engine_command_per_statement(
 # 6. the location's password is masked everywhere
 
 def test_the_location_password_is_masked_in_sys_connection_props_repr_and_messages(
-        embedded_provider: EmbeddedProvider, engine: RedisServer | PostgresServer) -> None:
+        embedded_provider: EmbeddedProvider, engine: RedisServer | PostgresServer,
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
     location = _url(engine)
     properties = _client_properties(embedded_provider, location,
                                     OAuthSettingsEncryptionKey="props key 123")
@@ -456,6 +458,7 @@ def test_the_location_password_is_masked_in_sys_connection_props_repr_and_messag
     with pytest.raises(cdata_oauth.OperationalError) as raised:
         cdata_oauth.connect(**{**properties, "OAuthSettingsEncryptionKey": "another key"})
     assert engine.password not in str(raised.value)
+    assert engine.password not in caplog.text and "props key 123" not in caplog.text
 
 
 def test_threads_of_one_process_share_one_engine_entry(
