@@ -1,5 +1,6 @@
-"""``redis://[user:password@]host:port/db[?key=NAME]`` (``rediss://`` for TLS): one token
-entry shared by every worker that reaches the engine.
+"""``redis://[user:password@]host:port/db[?key=NAME]`` (``rediss://`` for TLS, verified
+against the system's CAs or those of ``ca=PATH``): one token entry shared by every worker
+that reaches the engine.
 
 The entry is a hash ``{data, version}`` under ``NAME``; reading it is one ``HMGET``. The
 lock is redis-py's ``Lock`` on ``NAME:lock``: ``SET NX PX`` with a random owner token and a
@@ -39,8 +40,8 @@ _clients_guard = threading.Lock()
 def _client(url: EngineURL, db: int, timeout: float) -> Any:
     """One client (and connection pool) per engine, database and Timeout in a process."""
     redis = driver("redis", "redis", url.scheme)
-    slot = (f"{url.scheme}://{url.username}:{url.password}@{url.host}:{url.port}/{db}",
-            timeout)
+    slot = (f"{url.scheme}://{url.username}:{url.password}@{url.host}:{url.port}/{db}"
+            f"#{url.options.get('ca')}", timeout)
     with _clients_guard:
         found = _clients.get(slot)
         if found is None:
@@ -49,6 +50,7 @@ def _client(url: EngineURL, db: int, timeout: float) -> Any:
             found = _clients[slot] = redis.Redis(
                 host=url.host, port=url.port or 6379, db=db, username=url.username,
                 password=url.password, ssl=url.scheme == "rediss",
+                ssl_ca_certs=url.options.get("ca"),
                 socket_timeout=timeout or None, socket_connect_timeout=timeout or None,
                 retry=retry)
         return found
@@ -58,7 +60,10 @@ class RedisTokenStore:
     """A token entry on a Redis engine, with a cross-host lock."""
 
     def __init__(self, location: str, options: StoreOptions) -> None:
-        self._url = parse_engine_url(location, ("key",), EXAMPLE)
+        self._url = parse_engine_url(location, ("key", "ca"), EXAMPLE)
+        if "ca" in self._url.options and self._url.scheme != "rediss":
+            raise ProgrammingError(
+                f"OAuthSettingsLocation {self._url.shown}: ca= is for TLS; use rediss://.")
         path = self._url.path.strip("/") or "0"
         if not path.isdigit():
             raise ProgrammingError(

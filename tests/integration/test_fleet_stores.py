@@ -25,7 +25,7 @@ import cdata_oauth
 from cdata_oauth.provider import EmbeddedProvider
 from cdata_oauth.tokens.stores import StoreOptions, Token, now_ms, open_store, rekey
 from tests.servers.postgres import PostgresServer
-from tests.servers.redis import RedisServer
+from tests.servers.redis import RedisServer, finish_redis, start_redis
 
 ROOT = Path(__file__).resolve().parents[2]
 ENGINES = ["redis", "postgres"]
@@ -481,3 +481,17 @@ def test_threads_of_one_process_share_one_engine_entry(
     for thread in threads:
         thread.join(60)
     assert not errors and len(set(tokens)) == 1 and len(tokens) == 8
+
+
+def test_rediss_verifies_the_server_against_the_given_ca(test_pki: Any) -> None:
+    server = start_redis(ca=test_pki.ca)
+    try:
+        trusted = server.url(scheme="rediss", key="tls", ca=str(test_pki.ca_pem))
+        open_store(trusted).save(Token("at_over_tls"))
+        assert open_store(trusted).load() == Token("at_over_tls")
+        with pytest.raises(cdata_oauth.OperationalError) as raised:  # system CAs only
+            open_store(server.url(scheme="rediss", key="tls2")).load()
+        assert f"rediss://127.0.0.1:{server.port}/0" in str(raised.value)
+        assert server.password not in str(raised.value)
+    finally:
+        finish_redis(server)

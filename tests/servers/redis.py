@@ -35,6 +35,7 @@ class RedisServer:
     folder: Path
     port: int
     password: str = field(repr=False)
+    tls: tuple[Path, Path] | None = None  # (certificate chain, key): TLS only, on port
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def url(self, db: int = 0, scheme: str = "redis", **query: str) -> str:
@@ -46,8 +47,11 @@ class RedisServer:
         kwargs: dict[str, Any] = {}
         if os.geteuid() == 0:
             kwargs["user"] = "nobody"
+        ports = ["--port", str(self.port)] if self.tls is None else [
+            "--port", "0", "--tls-port", str(self.port), "--tls-cert-file", str(self.tls[0]),
+            "--tls-key-file", str(self.tls[1]), "--tls-auth-clients", "no"]
         self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+            [binary, *ports, "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", str(self.folder), "--requirepass", self.password,
              "--logfile", str(self.folder / "redis.log"), "--protected-mode", "yes"],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
@@ -82,13 +86,24 @@ class RedisServer:
         return sum(int(v["calls"]) for k, v in stats.items() if k not in _COUNTING)
 
 
-def start_redis() -> RedisServer:
+def start_redis(ca: Any = None) -> RedisServer:
+    """A server; with a trustme ``ca``, one that speaks TLS only, with a certificate for
+    127.0.0.1 issued by it."""
     need_binary("redis-server", "redis-server")
     folder = Path(tempfile.mkdtemp(prefix="cdata-redis-"))
+    tls = None
+    if ca is not None:
+        issued = ca.issue_cert("127.0.0.1")
+        tls = (folder / "cert.pem", folder / "key.pem")
+        issued.cert_chain_pems[0].write_to_path(str(tls[0]))
+        for extra in issued.cert_chain_pems[1:]:
+            extra.write_to_path(str(tls[0]), append=True)
+        issued.private_key_pem.write_to_path(str(tls[1]))
     if os.geteuid() == 0:
         entry = pwd.getpwnam("nobody")
-        os.chown(folder, entry.pw_uid, entry.pw_gid)
-    return RedisServer(folder, free_port(), secrets.token_urlsafe(12)).start()
+        for path in [folder, *folder.iterdir()]:
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+    return RedisServer(folder, free_port(), secrets.token_urlsafe(12), tls).start()
 
 
 def finish_redis(server: RedisServer) -> None:
