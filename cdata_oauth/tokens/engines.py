@@ -240,7 +240,7 @@ class Watchdog:
 def _shutdown(fileno: Callable[[], int]) -> None:
     try:
         fd = os.dup(fileno())
-    except (OSError, ValueError, Exception):  # the connection is already gone
+    except Exception:  # the connection is already gone (closed: no descriptor to dup)
         return
     try:
         with socket.socket(fileno=fd) as sock:

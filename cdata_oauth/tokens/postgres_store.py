@@ -321,7 +321,9 @@ def _rollback(store: PostgresTokenStore, conn: Any) -> None:
 
 
 def _lease_ran_out(store: PostgresTokenStore) -> OperationalError:
-    store._state.writer = None
+    if store._state.writer is not None:
+        _close(store._state.writer)
+        store._state.writer = None
     return OperationalError(
         f"The token was not written to {store._where}: this worker's lock lease "
         f"({store._options.lease:g} s) ran out and the server ended its transaction; "
