@@ -14,11 +14,20 @@ import sys
 import time
 from types import ModuleType
 
-from . import cold_start, credential_helper, end_to_end, import_cost, memory, sqlglotc, statement
+from . import (
+    cold_start,
+    credential_helper,
+    end_to_end,
+    fleet_stores,
+    import_cost,
+    memory,
+    sqlglotc,
+    statement,
+)
 from .harness import Options, Row, format_table
 
 MODULES: tuple[ModuleType, ...] = (statement, end_to_end, import_cost, cold_start, memory,
-                                   sqlglotc, credential_helper)
+                                   sqlglotc, credential_helper, fleet_stores)
 
 
 def machine() -> str:

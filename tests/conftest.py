@@ -28,6 +28,8 @@ pytest_plugins = [
     "tests.servers.metadata_server",
     "tests.servers.jwt_endpoints",
     "tests.servers.device_server",
+    "tests.servers.redis",
+    "tests.servers.postgres",
 ]
 
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
+from urllib.parse import unquote, urlsplit
 
 from cdata_oauth.conversions import BOOL_WORDS, parse_bool
 from cdata_oauth.exceptions import ProgrammingError
 from cdata_oauth.lazy import resolve
 from cdata_oauth.names import did_you_mean
-from cdata_oauth.redaction import is_secret_name, mask
+from cdata_oauth.redaction import is_secret_name, mask, mask_url
 
 __all__ = [
     "REGISTRY",
@@ -181,7 +182,11 @@ _SPECS = (
     # Token lifecycle
     _p("InitiateOAuth", "OFF, GETANDREFRESH or REFRESH: how the connection keeps a token.",
        kind="enum", default="OFF", allowed=("OFF", "GETANDREFRESH", "REFRESH")),
-    _p("OAuthSettingsLocation", "Where tokens are stored: a file path, or memory://<id>."),
+    _p("OAuthSettingsLocation", "Where tokens are stored: a file path, memory://<id>, "
+       "redis://[user:password@]host:port/db or postgresql://user:password@host:port/db "
+       "(optional ?key=NAME; PostgreSQL also table=NAME)."),
+    _p("OAuthSettingsEncryptionKey", "Encrypts every stored token entry (file, Redis, "
+       "PostgreSQL) with AES-GCM: a passphrase, env:NAME or file:PATH.", secret=True),
     _p("OAuthExpiresIn", "Lifetime in seconds of the given access token.", kind="int"),
     _p("OAuthTokenTimestamp", "When the given access token was issued (Unix ms).", kind="int"),
     _p("OAuthVerifier", "A verifier exchanged once for tokens on a headless machine."),
@@ -365,12 +370,32 @@ class ConnectionProperties(DefaultingMapping):
         return ConnectionProperties(values)
 
     def secrets(self) -> list[Any]:
-        """The values of every secret property given: what must never be shown."""
-        return [value for canonical, value in self._values.values()
-                if lookup_property(canonical).secret and value not in (None, "")]
+        """The values of every secret property given, and the password of any URL given
+        (an OAuthSettingsLocation of redis:// or postgresql://): what must never be shown."""
+        found = [value for canonical, value in self._values.values()
+                 if lookup_property(canonical).secret and value not in (None, "")]
+        for _, value in self._values.values():
+            if isinstance(value, str) and "://" in value and "@" in value:
+                password = _url_password(value)
+                if password:
+                    found.append(password)
+        return found
 
     def __repr__(self) -> str:
         shown = ", ".join(
-            f"{canonical}={mask(value) if lookup_property(canonical).secret else repr(value)}"
+            f"{canonical}={mask(value) if lookup_property(canonical).secret else _shown(value)}"
             for canonical, value in self._values.values())
         return f"ConnectionProperties({shown})"
+
+
+def _shown(value: Any) -> str:
+    """A value as a repr shows it: a URL with its user info masked."""
+    return repr(mask_url(value)) if isinstance(value, str) and "://" in value else repr(value)
+
+
+def _url_password(url: str) -> str | None:
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return None
+    return unquote(password) if password else None

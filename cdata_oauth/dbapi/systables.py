@@ -13,6 +13,7 @@ from cdata_oauth.config.properties import REGISTRY
 from cdata_oauth.dbapi.results import ResultSet, table
 from cdata_oauth.exceptions import NotSupportedError
 from cdata_oauth.lazy import resolve
+from cdata_oauth.redaction import mask
 from cdata_oauth.sql import Table
 
 if TYPE_CHECKING:
@@ -50,7 +51,9 @@ def _parameters(connection: Connection) -> Table:
 def _connection_props(connection: Connection) -> Table:
     """Every property with its value, the token ones as stored.
 
-    Secrets are shown in clear here and only here: reading them is the point.
+    Secrets are shown in clear here and only here: reading them is the point. Not the
+    store's: the location's password and the encryption key stay masked (the key guards
+    every stored token; showing it would undo the encryption).
     """
     properties = connection.properties
     values: dict[str, Any] = {spec.name: properties.get(spec.name) for spec in REGISTRY.values()}
@@ -63,6 +66,8 @@ def _connection_props(connection: Connection) -> Table:
                        "OAuthExpiresIn": token.expires_in,
                        "OAuthTokenTimestamp": token.timestamp})
     values["OAuthSettingsLocation"] = connection.tokens.location
+    if values.get("OAuthSettingsEncryptionKey"):
+        values["OAuthSettingsEncryptionKey"] = mask(values["OAuthSettingsEncryptionKey"])
     rows = [(name, None if value is None else _shown(value)) for name, value in values.items()]
     return ("Name", "Value"), rows
 

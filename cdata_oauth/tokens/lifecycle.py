@@ -18,8 +18,10 @@ from cdata_oauth.conversions import optional_text, text_or_none, whole_number
 from cdata_oauth.exceptions import Error, InterfaceError, OAuthError, ProgrammingError
 from cdata_oauth.tokens.stores import (
     LocalTokenStore,
+    StoreOptions,
     Token,
     TokenStore,
+    default_entry_name,
     default_location,
     now_ms,
     open_store,
@@ -74,8 +76,8 @@ class TokenLifecycle:
 
     @property
     def location(self) -> str | None:
-        """The file path or ``memory://<id>`` where tokens are kept; None when they live
-        only as long as this connection."""
+        """The file path, ``memory://<id>`` or engine URL (password masked) where tokens
+        are kept; None when they live only as long as this connection."""
         return self.store.location or None
 
     # reading
@@ -288,12 +290,28 @@ def store_of(properties: ConnectionProperties) -> TokenStore:
     (``cdata-oauth token`` opens it the same way without a connection.)"""
     location = properties.get("OAuthSettingsLocation")
     if location:
-        return open_store(str(location))
+        return open_store(str(location), store_options(properties))
     if str(properties.get("InitiateOAuth") or "OFF") != "OFF":
-        return open_store(default_location(
-            properties.get("OAuthClientId"),
-            properties.get("OAuthAccessTokenURL") or properties.get("OAuthIssuer")))
+        return open_store(default_location(properties.get("OAuthClientId"),
+                                           _token_url(properties)),
+                          store_options(properties))
     return LocalTokenStore()
+
+
+def store_options(properties: ConnectionProperties) -> StoreOptions:
+    """What a store needs of the connection properties besides its location."""
+    timeout = properties.get("Timeout")
+    return StoreOptions(
+        timeout=float(timeout) if timeout is not None and timeout >= 0 else 60.0,
+        encryption_key=properties.get("OAuthSettingsEncryptionKey") or None,
+        entry_name=default_entry_name(properties.get("OAuthClientId"), _token_url(properties),
+                                      properties.get("Scope"), properties.get("User")))
+
+
+def _token_url(properties: ConnectionProperties) -> str | None:
+    """What names the provider in a default entry: its token URL, else its issuer."""
+    url = properties.get("OAuthAccessTokenURL") or properties.get("OAuthIssuer")
+    return str(url) if url else None
 
 
 def _expired(token: Token) -> bool:

@@ -1,8 +1,15 @@
 """Where tokens live between statements, connections and runs: a JSON file written
-atomically with owner-only permissions, or ``memory://<id>`` shared inside one process.
+atomically with owner-only permissions, ``memory://<id>`` shared inside one process, and,
+through the scheme registry, ``redis://`` and ``postgresql://`` shared by a fleet (see
+``redis_store`` and ``postgres_store``) or any store a package adds under the entry-point
+group ``cdata_oauth.token_stores``.
 
 Each store also hands out its lock: a thread lock for memory stores, a thread lock plus a
-cross-process file lock (``filelock``) for files, so that refreshes are single flight.
+cross-process file lock (``filelock``) for files, a thread lock plus the engine's lock
+(with a lease) for Redis and PostgreSQL, so that refreshes are single flight.
+
+Entries of the file and engine stores go through ``EntryCodec``: the JSON token record,
+sealed with AES-GCM when ``OAuthSettingsEncryptionKey`` is set (``encryption``).
 """
 
 from __future__ import annotations
@@ -16,23 +23,32 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from cdata_oauth.config.folders import config_folder
 from cdata_oauth.exceptions import OperationalError, ProgrammingError
 from cdata_oauth.lazy import optional_module, resolve
-from cdata_oauth.redaction import mask
+from cdata_oauth.redaction import mask, mask_url
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
 
 __all__ = [
+    "ENTRY_POINT_GROUP",
     "MEMORY_PREFIX",
+    "STORE_SCHEMES",
+    "EntryCodec",
     "FileTokenStore",
     "LocalTokenStore",
     "MemoryTokenStore",
+    "StoreOptions",
     "Token",
     "TokenStore",
     "config_folder",
+    "default_entry_name",
     "default_location",
     "open_store",
+    "rekey",
 ]
 
 FILE_LOCK, FILE_LOCK_TIMEOUT = "filelock:FileLock", "filelock:Timeout"
@@ -41,6 +57,13 @@ MEMORY_PREFIX = "memory://"
 FORMAT = "cdata_oauth.tokens/1"
 LOCK_TIMEOUT = 600.0
 """Seconds to wait for another thread or process that is refreshing the same store."""
+LEASE_MARGIN = 5.0
+"""Seconds a Redis or PostgreSQL lock outlives ``Timeout``: lease = Timeout + this."""
+ENTRY_POINT_GROUP = "cdata_oauth.token_stores"
+"""Packages add stores here: entry point name = URL scheme, value = a factory taking
+``(location, StoreOptions)`` (a store class is one)."""
+CIPHER = "cdata_oauth.tokens.encryption:cipher_for"
+IS_SEALED = "cdata_oauth.tokens.encryption:is_sealed"
 
 # Test hook: called with "partial" after half of the file is written and with "synced"
 # just before the rename. Crash tests set it in a child process they then kill.
@@ -129,6 +152,78 @@ class Token(NamedTuple):
         return (f"Token(access_token={mask(self.access_token)!r}, "
                 f"refresh_token={mask(self.refresh_token)!r}, expires_in={self.expires_in!r}, "
                 f"timestamp={self.timestamp!r})")
+
+
+class StoreOptions(NamedTuple):
+    """What a store gets besides its location, from the connection properties."""
+
+    timeout: float = 60.0
+    """Seconds one engine round trip may take (``Timeout``); 0 means no limit."""
+    encryption_key: str | None = None
+    """``OAuthSettingsEncryptionKey`` as given (passphrase, ``env:NAME``, ``file:PATH``)."""
+    entry_name: str = ""
+    """The entry's name when the location gives none (``default_entry_name``)."""
+
+    @property
+    def lease(self) -> float:
+        """How long an engine lock lives unless released: Timeout plus ``LEASE_MARGIN``
+        (with no Timeout, ``LOCK_TIMEOUT``), so a holder that dies frees it then."""
+        return (self.timeout if self.timeout > 0 else LOCK_TIMEOUT) + LEASE_MARGIN
+
+    @property
+    def lock_wait(self) -> float:
+        """How long to wait for another holder: its lease, plus one round trip."""
+        return self.lease + (self.timeout if self.timeout > 0 else LOCK_TIMEOUT)
+
+    def __repr__(self) -> str:
+        key = "********" if self.encryption_key else None
+        return (f"StoreOptions(timeout={self.timeout!r}, encryption_key={key!r}, "
+                f"entry_name={self.entry_name!r})")
+
+
+class EntryCodec:
+    """Token <-> stored bytes: the JSON record, sealed when a key is set; fail closed."""
+
+    def __init__(self, encryption_key: str | None) -> None:
+        self.cipher: Any = resolve(CIPHER)(encryption_key) if encryption_key else None
+
+    def dumps(self, token: Token) -> bytes:
+        data = (json.dumps(token.to_json(), indent=2) + "\n").encode("utf-8")
+        return data if self.cipher is None else bytes(self.cipher.seal(data))
+
+    def loads(self, raw: bytes, where: str) -> Token:
+        """The token of an entry; ``OperationalError`` (saying what to do) when it cannot
+        be read as one, or when it is sealed without a key or plain with one."""
+        data = self._parse(raw, where)
+        if resolve(IS_SEALED)(data):
+            if self.cipher is None:
+                raise OperationalError(
+                    f"The token entry in {where} is encrypted, and "
+                    "OAuthSettingsEncryptionKey is not set; set it to the key the entry was "
+                    "written with. The entry was left untouched.")
+            data = self._parse(self.cipher.open(data, where), where)
+        elif self.cipher is not None:
+            raise OperationalError(
+                f"The token entry in {where} is stored in clear, and "
+                "OAuthSettingsEncryptionKey is set, so it is not read (no silent fallback); "
+                "encrypt it once with cdata_oauth.tokens.stores.rekey(location, None, key), "
+                "or delete it to sign in again, or remove the key. It was left untouched.")
+        try:
+            return Token.from_json(data)
+        except ValueError as exc:
+            raise OperationalError(self._unparsable(where, str(exc))) from None
+
+    def _parse(self, raw: bytes, where: str) -> Any:
+        try:
+            return json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise OperationalError(self._unparsable(where, "it is not JSON")) from None
+
+    @staticmethod
+    def _unparsable(where: str, reason: str) -> str:
+        return (f"The token entry in {where} cannot be parsed ({reason}); it was left "
+                "untouched. Delete it to sign in again, or set OAuthSettingsLocation to "
+                "another place.")
 
 
 class TokenStore(Protocol):
@@ -274,8 +369,10 @@ class LocalTokenStore:
 class FileTokenStore:
     """A JSON file; replaced atomically (temp file, fsync, rename) with mode 0600."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str],
+                 options: StoreOptions | None = None) -> None:
         self.path = Path(os.path.abspath(Path(path).expanduser()))
+        self._codec = EntryCodec((options or StoreOptions()).encryption_key)
         self._lock = _shared_lock(str(self.path), str(self.path),
                                   self.path.with_name(self.path.name + ".lock"))
 
@@ -295,20 +392,12 @@ class FileTokenStore:
                 "check its permissions or set OAuthSettingsLocation to another file.") from exc
         if not raw:
             return None  # an empty file (e.g. made with touch) holds nothing to lose
-        try:
-            return Token.from_json(json.loads(raw.decode("utf-8")))
-        except (UnicodeDecodeError, ValueError) as exc:
-            not_json = isinstance(exc, json.JSONDecodeError | UnicodeDecodeError)
-            reason = "it is not JSON" if not_json else str(exc)
-            raise OperationalError(
-                f"The token file {self.path} cannot be parsed ({reason}); it was left "
-                "untouched. Delete it to sign in again, or set OAuthSettingsLocation to "
-                "another file.") from None
+        return self._codec.loads(raw, f"the token file {self.path}")
 
     def save(self, token: Token) -> None:
         """Write the whole file or nothing: a crash leaves the previous file intact."""
         folder = self.path.parent
-        data = (json.dumps(token.to_json(), indent=2) + "\n").encode("utf-8")
+        data = self._codec.dumps(token)
         try:
             if not folder.is_dir():
                 folder.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -396,11 +485,19 @@ def default_location(client_id: str | None, token_url: str | None) -> str:
     return str(config_folder() / "cdata_oauth" / f"tokens-{key}.json")
 
 
-StoreFactory = Callable[[str], TokenStore]
+def default_entry_name(client_id: str | None, token_url: str | None, scope: str | None,
+                       user: str | None) -> str:
+    """The name of an engine entry when the location gives no ``key``: a stable hash of
+    what tells one app, provider, scope and user from another on a shared engine."""
+    text = "\n".join(part or "" for part in (client_id, token_url, scope, user))
+    return "cdata_oauth:tokens:" + _sha256_hex(text.encode())[:24]
+
+
+StoreFactory = Callable[[str, StoreOptions], TokenStore]
 """Opens the store a location names (the whole location, scheme included)."""
 
 
-def _open_memory(location: str) -> TokenStore:
+def _open_memory(location: str, options: StoreOptions) -> TokenStore:
     identifier = location[len(MEMORY_PREFIX):]
     if not identifier:
         raise ProgrammingError(
@@ -409,30 +506,101 @@ def _open_memory(location: str) -> TokenStore:
     return MemoryTokenStore(identifier)
 
 
-STORE_SCHEMES: dict[str, StoreFactory] = {"memory": _open_memory}
-"""URL scheme -> the factory of its store; a new store is a new entry. A location with no
-``scheme://`` is a file path."""
+def _engine(target: str) -> StoreFactory:
+    """A factory whose module (and driver) loads only when a location uses it."""
+    def factory(location: str, options: StoreOptions) -> TokenStore:
+        return resolve(target)(location, options)  # type: ignore[no-any-return]
+    return factory
+
+
+STORE_SCHEMES: dict[str, StoreFactory] = {
+    "memory": _open_memory,
+    "redis": _engine("cdata_oauth.tokens.redis_store:RedisTokenStore"),
+    "rediss": _engine("cdata_oauth.tokens.redis_store:RedisTokenStore"),
+    "postgresql": _engine("cdata_oauth.tokens.postgres_store:PostgresTokenStore"),
+    "postgres": _engine("cdata_oauth.tokens.postgres_store:PostgresTokenStore"),
+}
+"""URL scheme -> the factory of its store; a new store is a new entry, or an entry point
+of the group ``cdata_oauth.token_stores`` (read once, at the first unknown scheme). A
+location with no ``scheme://`` is a file path."""
 
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
+_plugins_read = False
+_plugins_guard = threading.Lock()
 
 
-def open_store(location: str) -> TokenStore:
+ENTRY_POINTS = "importlib.metadata:entry_points"
+"""Read once, at the first location with a scheme no built-in store serves."""
+
+
+def _read_entry_points() -> None:
+    """Add the stores that installed packages declare (never replacing a built-in)."""
+    global _plugins_read
+    with _plugins_guard:
+        if _plugins_read:
+            return
+        _plugins_read = True
+        for point in resolve(ENTRY_POINTS)(group=ENTRY_POINT_GROUP):
+            STORE_SCHEMES.setdefault(point.name.lower(), _plugin(point))
+
+
+def _plugin(point: EntryPoint) -> StoreFactory:
+    def factory(location: str, options: StoreOptions) -> TokenStore:
+        try:
+            opener = point.load()
+        except Exception as exc:  # a broken plug-in must not escape as its own type
+            raise ProgrammingError(
+                f"The token store for {point.name}:// ({point.value}, entry point group "
+                f"{ENTRY_POINT_GROUP}) cannot be loaded ({type(exc).__name__}: {exc}); "
+                "reinstall the package that provides it.") from exc
+        return opener(location, options)  # type: ignore[no-any-return]
+    return factory
+
+
+def find_factory(scheme: str) -> StoreFactory | None:
+    """The factory serving ``scheme``: the registry, then installed entry points."""
+    factory = STORE_SCHEMES.get(scheme.lower())
+    if factory is None and not _plugins_read:
+        _read_entry_points()
+        factory = STORE_SCHEMES.get(scheme.lower())
+    return factory
+
+
+def open_store(location: str, options: StoreOptions | None = None) -> TokenStore:
     """The store a location names: ``<scheme>://...`` of ``STORE_SCHEMES``, or a file path."""
+    options = options or StoreOptions()
     if not location.strip():
         raise ProgrammingError("OAuthSettingsLocation is empty; give a file path or "
                                "memory://<id>.")
     scheme = _SCHEME.match(location.strip())
     if scheme is not None:
-        factory = STORE_SCHEMES.get(scheme.group(1).lower())
+        factory = find_factory(scheme.group(1))
         if factory is None:
             known = ", ".join(f"{name}://" for name in sorted(STORE_SCHEMES))
             raise ProgrammingError(
-                f"OAuthSettingsLocation uses {scheme.group(1)}://, which no token store "
-                f"serves; use one of {known}, or a file path.")
-        return factory(location.strip())
+                f"OAuthSettingsLocation {mask_url(location.strip())} uses "
+                f"{scheme.group(1)}://, which no token store serves; use one of {known}, "
+                "or a file path.")
+        return factory(location.strip(), options)
     path = Path(location).expanduser()
     if path.is_dir():
         raise ProgrammingError(
             f"OAuthSettingsLocation {location!r} is a folder; name a file inside it, "
             f"e.g. {path / 'tokens.json'}.")
-    return FileTokenStore(path)
+    return FileTokenStore(path, options)
+
+
+def rekey(location: str, old_key: str | None, new_key: str | None,
+          options: StoreOptions | None = None) -> Token | None:
+    """Rewrite a store's entry under ``new_key`` (None: in clear), reading it with
+    ``old_key`` (None: it is in clear), under the store's lock; the key rotation step.
+    Returns the token, or None when the store holds nothing."""
+    base = options or StoreOptions()
+    reader = open_store(location, base._replace(encryption_key=old_key))
+    writer = open_store(location, base._replace(encryption_key=new_key))
+    with reader.lock():
+        token = reader.load()
+        if token is not None:
+            with writer.lock():
+                writer.save(token)
+    return token

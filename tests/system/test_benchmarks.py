@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # One label per benchmark, as the table prints it.
 BENCHMARKS = ("1 statement overhead", "2 end to end", "3 import cost",
-              "4 cold first statement", "5 memory", "6 sqlglotc", "7 credential helper")
+              "4 cold first statement", "5 memory", "6 sqlglotc", "7 credential helper",
+              "8 fleet token stores")
 
 
 def test_quick_run_prints_a_row_for_every_benchmark() -> None:

@@ -239,12 +239,12 @@ def test_a_writer_killed_mid_write_leaves_the_previous_file_intact(tmp_path: Pat
 
 def test_a_location_with_an_unknown_scheme_is_refused_listing_the_known_ones(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """``redis://user:pw@host/0`` is not a relative file path (which would create a folder
-    named ``redis:``); without a store for it, it fails and never shows the password."""
+    """``vault://user:pw@host/0`` is not a relative file path (which would create a folder
+    named ``vault:``); without a store for it, it fails and never shows the password."""
     monkeypatch.chdir(tmp_path)
     with pytest.raises(cdata_oauth.ProgrammingError, match="memory://") as raised:
-        open_store("redis://user:TopSecret9@127.0.0.1:6379/0")
-    assert "redis://" in str(raised.value)
+        open_store("vault://user:TopSecret9@127.0.0.1:6379/0")
+    assert "vault://" in str(raised.value) and "redis://" in str(raised.value)
     assert "TopSecret9" not in str(raised.value)
     assert list(tmp_path.iterdir()) == []
 
