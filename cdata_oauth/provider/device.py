@@ -79,15 +79,24 @@ class DeviceEndpoints:
         client: Client = request.client
         return client
 
-    def authorize(self, uri: str, body: str, headers: dict[str, str]) -> Answer:
-        """POST /device_authorization: a device code and a user code (RFC 8628 3.1-3.2)."""
-        request = Request(uri, "POST", body, headers)
+    def _refusal(self, request: Request) -> Answer | None:
+        """The error answer when the request's client fails to authenticate or may not use
+        the device grant; None when it may (``request.client`` is then set)."""
         client = self._client(request)
         if client is None:
             return _error(401, "invalid_client", "Client authentication failed.")
         if DEVICE_GRANT not in client.grant_types:
             return _error(400, "unauthorized_client",
                           "This client may not use the device authorization grant.")
+        return None
+
+    def authorize(self, uri: str, body: str, headers: dict[str, str]) -> Answer:
+        """POST /device_authorization: a device code and a user code (RFC 8628 3.1-3.2)."""
+        request = Request(uri, "POST", body, headers)
+        refused = self._refusal(request)
+        if refused is not None:
+            return refused
+        client: Client = request.client
         form = dict(parse_qsl(body, keep_blank_values=True))
         scopes = (form.get("scope") or "").split() or list(self.provider.validator.default_scopes)
         allowed = self.provider.validator.allowed_scopes
@@ -135,12 +144,10 @@ class DeviceEndpoints:
     def token(self, uri: str, body: str, headers: dict[str, str]) -> Answer:
         """The token endpoint's answer to a device_code grant request (RFC 8628 3.4-3.5)."""
         request = Request(uri, "POST", body, headers)
-        client = self._client(request)
-        if client is None:
-            return _error(401, "invalid_client", "Client authentication failed.")
-        if DEVICE_GRANT not in client.grant_types:
-            return _error(400, "unauthorized_client",
-                          "This client may not use the device authorization grant.")
+        refused = self._refusal(request)
+        if refused is not None:
+            return refused
+        client: Client = request.client
         code = dict(parse_qsl(body, keep_blank_values=True)).get("device_code") or ""
         store = self.provider.store
         with store.lock:
