@@ -533,6 +533,12 @@ ENTRY_POINTS = "importlib.metadata:entry_points"
 """Read once, at the first location with a scheme no built-in store serves."""
 
 
+def entry_points(group: str) -> list[EntryPoint]:
+    """The entry points installed packages declare in ``group`` (importlib.metadata is
+    loaded here, at first use: it costs a start-up a third of ``cdata-oauth token``)."""
+    return list(resolve(ENTRY_POINTS)(group=group))
+
+
 def _read_entry_points() -> None:
     """Add the stores that installed packages declare (never replacing a built-in)."""
     global _plugins_read
@@ -540,7 +546,7 @@ def _read_entry_points() -> None:
         if _plugins_read:
             return
         _plugins_read = True
-        for point in resolve(ENTRY_POINTS)(group=ENTRY_POINT_GROUP):
+        for point in entry_points(ENTRY_POINT_GROUP):
             STORE_SCHEMES.setdefault(point.name.lower(), _plugin(point))
 
 

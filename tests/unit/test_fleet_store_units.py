@@ -146,7 +146,7 @@ def test_a_store_declared_as_an_entry_point_serves_its_scheme(
         asked.append(group)
         return [point]
 
-    monkeypatch.setattr(stores.metadata, "entry_points", entry_points)
+    monkeypatch.setattr(stores, "entry_points", entry_points)
     monkeypatch.setattr(stores, "_plugins_read", False)
     try:
         store = open_store("vault://team/job")
@@ -162,7 +162,7 @@ def test_a_store_declared_as_an_entry_point_serves_its_scheme(
 
 def test_a_broken_entry_point_is_a_programming_error(monkeypatch: pytest.MonkeyPatch) -> None:
     point = metadata.EntryPoint("brokenstore", "no_such_module_x:Store", ENTRY_POINT_GROUP)
-    monkeypatch.setattr(stores.metadata, "entry_points", lambda group: [point])
+    monkeypatch.setattr(stores, "entry_points", lambda group: [point])
     monkeypatch.setattr(stores, "_plugins_read", False)
     try:
         with pytest.raises(cdata_oauth.ProgrammingError, match="cannot be loaded"):
