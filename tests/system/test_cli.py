@@ -65,7 +65,7 @@ def test_json_output_with_properties_from_p(embedded_provider: EmbeddedProvider)
 def test_csv_output_and_placeholder_values(embedded_provider: EmbeddedProvider) -> None:
     p = embedded_provider
     result = run_cli("EXEC GetOAuthAccessToken GrantType='PASSWORD', User=?, Password=?",
-                     "-a", p.user, "-a", p.password, "-f", "csv",
+                     f"--arg={p.user}", f"--arg={p.password}", "-f", "csv",  # may start with -
                      "--connection", connection_string(p.connection_properties()))
     assert result.returncode == 0, result.stderr
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
