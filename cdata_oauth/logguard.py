@@ -18,11 +18,10 @@ the previous one ends this masking.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from cdata_oauth.redaction import mask_text, scrub
@@ -43,21 +42,28 @@ _keys = itertools.count()
 _installed = False
 
 
-@contextlib.contextmanager
-def in_use(values: Sequence[object]) -> Iterator[None]:
+class in_use:
     """While inside, ``values`` are masked in every watched record, whatever the thread.
 
     The sequence is held by reference: a secret a flow appends later (a request token, a
-    verifier, a code) is masked from then on."""
-    _install()
-    key = next(_keys)
-    with _lock:
-        _in_use[key] = values
-    try:
-        yield
-    finally:
+    verifier, a code) is masked from then on. (A class, not a generator: every statement
+    enters one.)"""
+
+    __slots__ = ("_key", "_values")
+
+    def __init__(self, values: Sequence[object]) -> None:
+        self._values = values
+        self._key = 0
+
+    def __enter__(self) -> None:
+        _install()
+        self._key = next(_keys)
         with _lock:
-            _in_use.pop(key, None)
+            _in_use[self._key] = self._values
+
+    def __exit__(self, *exc_info: object) -> None:
+        with _lock:
+            _in_use.pop(self._key, None)
 
 
 def live_values() -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Mapping
+from functools import lru_cache
 from typing import Any
 
 from cdata_oauth.config.properties import PropertySpec, parse_connection_string
@@ -102,10 +103,16 @@ class Options(Mapping[str, Any]):
         return "Options(" + ", ".join(f"{k}={self[k]!r}" for k in self) + ")"
 
 
+_NO_OPTIONS = Options()
+
+
+@lru_cache(maxsize=64)
 def parse_other_options(text: str | None) -> Options:
-    """Parse and validate an ``OtherOptions`` string; ProgrammingError names the problem."""
+    """Parse and validate an ``OtherOptions`` string; ProgrammingError names the problem.
+    (Options never change, and an unset option reads the registry when asked, so one parse
+    serves every statement with the same text, also after register_option.)"""
     if not text or not str(text).strip():
-        return Options()
+        return _NO_OPTIONS
     try:
         pairs = parse_connection_string(str(text))
     except ProgrammingError as exc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from cdata_oauth.catalog.model import Script
 from cdata_oauth.conversions import whole_number
@@ -20,9 +20,9 @@ from cdata_oauth.oauth.operations import Outputs
 Description = tuple[str, str, None, None, None, None, bool]
 
 
-@dataclass(frozen=True)
-class ResultSet:
-    """Column descriptions (PEP 249 7-tuples) and rows."""
+class ResultSet(NamedTuple):
+    """Column descriptions (PEP 249 7-tuples) and rows. (A NamedTuple: one is made per
+    statement, and a frozen dataclass costs several times as much to make.)"""
 
     description: tuple[Description, ...]
     rows: list[tuple[Any, ...]]
@@ -81,6 +81,12 @@ def project(script: Script, outputs: Outputs, layout: Layout | None = None) -> R
     when the operation returned several (each ``api:push`` of an API Script is a row)."""
     if layout is None:
         layout = Layout.of(script)
+    if isinstance(outputs, Mapping):  # the usual case, one row: said short, as it is hot
+        by_key = {k.lower(): (k, v) for k, v in outputs.items()}
+        if layout.fixed or layout.names.issuperset(by_key):
+            return ResultSet(layout.description, [tuple(
+                _as_type(by_key[folded][1] if folded in by_key else None, xs_type)
+                for folded, xs_type in layout.columns)])
     many = [outputs] if isinstance(outputs, Mapping) else list(outputs)
     keyed = [{k.lower(): (k, v) for k, v in one.items()} for one in many]
     rows = [[_as_type(by_key[folded][1] if folded in by_key else None, xs_type)

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import Any, NamedTuple, Protocol
 
 from cdata_oauth.config.inputs import Inputs
 from cdata_oauth.exceptions import ProgrammingError
@@ -31,9 +30,9 @@ class Procedure(Protocol):
     def source(self) -> str: ...
 
 
-@dataclass(frozen=True)
-class Invocation:
-    """One run of an operation: the procedure, its bound inputs, and the connection."""
+class Invocation(NamedTuple):
+    """One run of an operation: the procedure, its bound inputs, and the connection.
+    (A NamedTuple: one is made per statement.)"""
 
     script: Procedure
     inputs: Inputs
@@ -75,12 +74,20 @@ def get_operation(name: str) -> Operation:
     operation = _registry.get(key)
     if operation is not None:
         return operation
+    operation = _builtins.get(key)
+    if operation is not None:
+        return operation
     targets = BUILTIN_OPERATIONS.get(key)
     if targets is None:
         known = sorted(set(_registry) | set(BUILTIN_OPERATIONS))
         raise ProgrammingError(
             f"Operation {name!r} is not known; scripts may call: {', '.join(known)}.")
-    return _by_version(name, targets)
+    operation = _builtins[key] = _by_version(name, targets)
+    return operation
+
+
+_builtins: dict[str, Operation] = {}
+"""The built-in operations made so far, by folded name (one per name, made once)."""
 
 
 def _by_version(name: str, targets: Mapping[str, str]) -> Operation:
@@ -93,6 +100,7 @@ def _by_version(name: str, targets: Mapping[str, str]) -> Operation:
             raise ProgrammingError(
                 f"{invocation.script.name} runs {name}, which needs OAuthVersion="
                 f"{' or '.join(sorted(targets))}; set OAuthVersion.")
-        return cast(Operation, resolve(target))(invocation)
+        flow: Operation = resolve(target)
+        return flow(invocation)
 
     return run
