@@ -30,10 +30,10 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from cdata_oauth.exceptions import OperationalError, ProgrammingError
+from cdata_oauth.tokens.stores import ENVELOPE_FORMAT, is_sealed
 
 __all__ = ["ENVELOPE_FORMAT", "EntryCipher", "cipher_for", "is_sealed", "read_key_source"]
 
-ENVELOPE_FORMAT = "cdata_oauth.tokens.sealed/1"
 KEY_PROPERTY = "OAuthSettingsEncryptionKey"
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 14, 8, 1
 MAX_SCRYPT_N = 2 ** 20  # an entry may not make a reader spend more (a denial of service)
@@ -69,11 +69,6 @@ def read_key_source(value: str) -> bytes:
         raise ProgrammingError(f"{KEY_PROPERTY} is empty; give a passphrase, env:NAME or "
                                "file:PATH, or leave it out to store entries in clear.")
     return value.encode("utf-8")
-
-
-def is_sealed(data: Any) -> bool:
-    """True when a parsed entry is an encrypted envelope."""
-    return isinstance(data, dict) and data.get("format") == ENVELOPE_FORMAT
 
 
 class EntryCipher:

@@ -63,7 +63,14 @@ ENTRY_POINT_GROUP = "cdata_oauth.token_stores"
 """Packages add stores here: entry point name = URL scheme, value = a factory taking
 ``(location, StoreOptions)`` (a store class is one)."""
 CIPHER = "cdata_oauth.tokens.encryption:cipher_for"
-IS_SEALED = "cdata_oauth.tokens.encryption:is_sealed"
+ENVELOPE_FORMAT = "cdata_oauth.tokens.sealed/1"
+"""The ``format`` of an encrypted entry (told apart here, so that reading a plain entry
+loads no cryptography: ``cdata-oauth token`` reads one on every run)."""
+
+
+def is_sealed(data: Any) -> bool:
+    """True when a parsed entry is an encrypted envelope."""
+    return isinstance(data, dict) and data.get("format") == ENVELOPE_FORMAT
 
 # Test hook: called with "partial" after half of the file is written and with "synced"
 # just before the rename. Crash tests set it in a child process they then kill.
@@ -195,7 +202,7 @@ class EntryCodec:
         """The token of an entry; ``OperationalError`` (saying what to do) when it cannot
         be read as one, or when it is sealed without a key or plain with one."""
         data = self._parse(raw, where)
-        if resolve(IS_SEALED)(data):
+        if is_sealed(data):
             if self.cipher is None:
                 raise OperationalError(
                     f"The token entry in {where} is encrypted, and "
