@@ -26,6 +26,7 @@ from cdata_oauth.provider import EmbeddedProvider
 from cdata_oauth.tokens.stores import StoreOptions, Token, now_ms, open_store, rekey
 from tests.servers.postgres import PostgresServer
 from tests.servers.redis import RedisServer, finish_redis, start_redis
+from tests.workers import run_workers
 
 ROOT = Path(__file__).resolve().parents[2]
 ENGINES = ["redis", "postgres"]
@@ -82,54 +83,6 @@ def _due_token(provider: EmbeddedProvider, location: str, **extra: Any) -> Token
     return aged
 
 
-_WORKER = """
-import json, pathlib, sys, threading, time
-import cdata_oauth
-properties, ready, go, count = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
-pathlib.Path(ready).write_text("ready")
-while not pathlib.Path(go).exists():
-    time.sleep(0.005)
-barrier = threading.Barrier(count)
-tokens, errors = [], []
-def run():
-    try:
-        barrier.wait(timeout=60)
-        with cdata_oauth.connect(**properties) as conn:
-            tokens.append(conn.tokens.access_token())
-    except BaseException as exc:
-        errors.append(f"{type(exc).__name__}: {exc}")
-threads = [threading.Thread(target=run) for _ in range(count)]
-for t in threads: t.start()
-for t in threads: t.join()
-print(json.dumps({"tokens": tokens, "errors": errors}))
-"""
-
-
-def _run_workers(tmp_path: Path, properties: dict[str, Any], processes: int = 4,
-                 threads: int = 8) -> list[dict[str, Any]]:
-    """``processes`` fresh interpreters of ``threads`` threads each, released at once."""
-    go = tmp_path / "go"
-    children = []
-    for index in range(processes):
-        ready = tmp_path / f"ready-{index}"
-        children.append((ready, subprocess.Popen(
-            [sys.executable, "-c", _WORKER, json.dumps(properties), str(ready), str(go),
-             str(threads)], cwd=ROOT, stdout=subprocess.PIPE, text=True)))
-    try:
-        deadline = time.monotonic() + 120
-        while not all(ready.exists() for ready, _ in children):
-            assert all(child.poll() is None for _, child in children), "a worker died early"
-            assert time.monotonic() < deadline, "the workers never got ready"
-            time.sleep(0.02)
-        go.write_text("go")
-        return [json.loads(child.communicate(timeout=180)[0]) for _, child in children]
-    finally:
-        for _, child in children:
-            if child.poll() is None:
-                child.kill()
-                child.wait()
-
-
 # 1. one refresh across hosts; 2. rotation-safe
 
 @pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
@@ -141,7 +94,7 @@ def test_4_processes_of_8_threads_refresh_once_through_the_engine(
     old = _due_token(provider, location, **extra)
     properties = provider.connection_properties(
         InitiateOAuth="REFRESH", OAuthSettingsLocation=location, Timeout=20, **extra)
-    reports = _run_workers(tmp_path, properties)
+    reports = run_workers(tmp_path, properties)
     assert [r["errors"] for r in reports] == [[]] * 4
     tokens = [token for report in reports for token in report["tokens"]]
     assert len(tokens) == 32

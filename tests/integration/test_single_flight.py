@@ -4,11 +4,7 @@ the rotated refresh token is the one stored."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +15,7 @@ import requests
 import cdata_oauth
 from cdata_oauth.provider import EmbeddedProvider
 from cdata_oauth.tokens.stores import Token, now_ms, open_store
+from tests.workers import run_workers
 
 ROOT = Path(__file__).resolve().parents[2]
 THREADS = 32
@@ -142,55 +139,13 @@ def test_32_threads_answered_401_refresh_once(provider: EmbeddedProvider,
     assert set(headers) == {f"Bearer {stored.access_token}"}
 
 
-_CHILD = """
-import json, pathlib, sys, threading, time
-import cdata_oauth
-properties, ready, go, count = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
-pathlib.Path(ready).write_text("ready")
-while not pathlib.Path(go).exists():
-    time.sleep(0.005)
-barrier = threading.Barrier(count)
-tokens, errors = [], []
-def run():
-    try:
-        barrier.wait(timeout=60)
-        with cdata_oauth.connect(**properties) as conn:
-            tokens.append(conn.tokens.access_token())
-    except BaseException as exc:
-        errors.append(f"{type(exc).__name__}: {exc}")
-threads = [threading.Thread(target=run) for _ in range(count)]
-for t in threads: t.start()
-for t in threads: t.join()
-print(json.dumps({"tokens": tokens, "errors": errors}))
-"""
-
-
 def test_4_processes_of_8_threads_refresh_once(provider: EmbeddedProvider,
                                                tmp_path: Path) -> None:
     location = str(tmp_path / "tokens.json")
     old = _due_token(provider, location)
     properties: dict[str, Any] = provider.connection_properties(
         InitiateOAuth="REFRESH", OAuthSettingsLocation=location)
-    go = tmp_path / "go"
-    children = []
-    for index in range(4):
-        ready = tmp_path / f"ready-{index}"
-        children.append((ready, subprocess.Popen(
-            [sys.executable, "-c", _CHILD, json.dumps(properties), str(ready), str(go), "8"],
-            cwd=ROOT, stdout=subprocess.PIPE, text=True)))
-    try:
-        deadline = time.monotonic() + 120
-        while not all(ready.exists() for ready, _ in children):
-            assert all(child.poll() is None for _, child in children), "a child died early"
-            assert time.monotonic() < deadline, "the children never got ready"
-            time.sleep(0.02)
-        go.write_text("go")  # every process finds the token due at the same moment
-        reports = [json.loads(child.communicate(timeout=120)[0]) for _, child in children]
-    finally:
-        for _, child in children:
-            if child.poll() is None:
-                child.kill()
-                child.wait()
+    reports = run_workers(tmp_path, properties)  # each finds the token due at once
     assert [r["errors"] for r in reports] == [[]] * 4
     tokens = [token for report in reports for token in report["tokens"]]
     assert len(tokens) == 32
