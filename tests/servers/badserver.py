@@ -4,14 +4,14 @@ what real providers and the proxies in front of them send when things go wrong.
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 import time
 from collections.abc import Callable, Iterator
 from urllib.parse import parse_qsl
 
 import pytest
+
+from .loopback_http import LoopbackHTTPServer, QuietHandler, serving
 
 Answer = tuple[int, str, bytes]  # status, content type, body
 
@@ -57,7 +57,7 @@ def _unknown_path(_form: dict[str, str]) -> Answer:
     return 404, "text/plain", b"unknown path"
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     server: BadServer
 
     def do_POST(self) -> None:
@@ -81,18 +81,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         except OSError:
             pass  # the client gave up (the /slow case)
 
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
-
-class BadServer(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
+class BadServer(LoopbackHTTPServer):
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler)
         self.log: list[dict[str, object]] = []
         self.slow_seconds = 5.0
-        self.base_url = f"http://127.0.0.1:{self.server_address[1]}"
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -100,12 +94,5 @@ class BadServer(http.server.ThreadingHTTPServer):
 
 @pytest.fixture(scope="session")
 def bad_server() -> Iterator[BadServer]:
-    server = BadServer()
-    thread = threading.Thread(target=server.serve_forever, name="badserver", daemon=True)
-    thread.start()
-    try:
+    with serving(BadServer(), "badserver") as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(10)

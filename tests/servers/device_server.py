@@ -11,7 +11,6 @@ test gives a ``clock``, the time it arrived on that clock.
 from __future__ import annotations
 
 import contextlib
-import http.server
 import json
 import socket
 import struct
@@ -21,6 +20,8 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
+
+from .loopback_http import LoopbackHTTPServer, QuietHandler, serving
 
 ACCESS_TOKEN = "device-access-token-8Hq2"
 REFRESH_TOKEN = "device-refresh-token-Zp4W"
@@ -60,7 +61,7 @@ def good_device_answer(**changes: Any) -> dict[str, Any]:
     return answer
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     server: DeviceServer
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body in separate writes: no 40 ms stall
@@ -107,21 +108,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         with contextlib.suppress(OSError, ValueError):
             super().finish()
 
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
-
-class DeviceServer(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
+class DeviceServer(LoopbackHTTPServer):
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler)
         self.lock = threading.Lock()
         self.log: list[dict[str, Any]] = []
         self.polls: list[str] = []
         self.device_answer: dict[str, Any] | tuple[int, str, bytes] = good_device_answer()
         self.clock: Callable[[], float] | None = None
-        self.base_url = f"http://127.0.0.1:{self.server_address[1]}"
 
     def handle_error(self, request: object, client_address: object) -> None:
         """Silent: the reset answers end connections on purpose."""
@@ -153,13 +148,5 @@ class DeviceServer(http.server.ThreadingHTTPServer):
 
 @pytest.fixture
 def device_server() -> Iterator[DeviceServer]:
-    server = DeviceServer()
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="device-server",
-                              daemon=True)
-    thread.start()
-    try:
+    with serving(DeviceServer(), "device-server", poll_interval=0.05) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(10)

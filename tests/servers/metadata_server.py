@@ -6,7 +6,6 @@ URL policy refuses) and for counting requests server-side (cache, single flight)
 
 from __future__ import annotations
 
-import http.server
 import json
 import threading
 import time
@@ -21,6 +20,8 @@ import pytest
 
 from cdata_oauth.oauth import discovery
 
+from .loopback_http import LoopbackHTTPServer, QuietHandler, serving
+
 
 @dataclass
 class Route:
@@ -30,7 +31,7 @@ class Route:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     server: MetadataServer
 
     def _answer(self, method: str) -> None:
@@ -59,16 +60,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._answer("POST")
 
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
-
-class MetadataServer(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
+class MetadataServer(LoopbackHTTPServer):
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.base_url = f"http://127.0.0.1:{self.server_address[1]}"
+        super().__init__(_Handler)
         self.routes: dict[tuple[str, str], Route] = {}
         self.hits: Counter[tuple[str, str]] = Counter()
         self.log: list[dict[str, Any]] = []
@@ -129,15 +124,8 @@ class MetadataServer(http.server.ThreadingHTTPServer):
 
 @pytest.fixture(scope="session")
 def metadata_server_session() -> Iterator[MetadataServer]:
-    server = MetadataServer()
-    thread = threading.Thread(target=server.serve_forever, name="metadata-server", daemon=True)
-    thread.start()
-    try:
+    with serving(MetadataServer(), "metadata-server") as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(10)
 
 
 @pytest.fixture
