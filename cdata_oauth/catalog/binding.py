@@ -7,9 +7,10 @@ from __future__ import annotations
 import datetime
 import decimal
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, NamedTuple
 
 from cdata_oauth.catalog.model import Script, ScriptInput
 from cdata_oauth.config.inputs import Inputs
@@ -72,28 +73,38 @@ class Binder:
 
 def _bind(script: Script, args: Args, base: _Base, properties: ConnectionProperties
           ) -> Inputs:
-    given_inputs = _given_arguments(script, args)
-    given = {name: value for name, (_, value) in given_inputs.items()}
-    values = dict(base.values)
-    folded_given = set()
-    for name, value in given.items():  # same order and spelling as put() in _base gives
-        key = name.lower()
+    given: list[tuple[str, _Given, Any]] = []  # (folded, how it binds, value as given)
+    folded_given: set[str] = set()
+    targets, nulls = base.targets, False
+    for position, (name, value) in enumerate(args):
+        target = targets.get(position if name is None else name) \
+            or base.target(script, name, position, args)
+        key = target.key
+        if key in folded_given:
+            raise ProgrammingError(
+                f"Input {target.name} of {script.name} is given twice; give it once.")
         folded_given.add(key)
-        values.pop(key, None)
-        values[key] = (name, value)
-    if any(k not in folded_given for k in base.missing) or \
-            any(values[k][1] == "" for k in folded_given if k in base.required):
-        raw = {name: value for name, value in base.raw}
-        for name in given:
-            raw = {k: v for k, v in raw.items() if k.lower() != name.lower()}
-        _check_required(script, {**raw, **given}, properties)
+        if value is None:  # NULL means "not given": lower precedence applies
+            nulls = True
+        else:
+            given.append((key, target, value))
+    if nulls:
+        folded_given = {key for key, _, _ in given}
+    if (base.missing or base.required) and (
+            any(k not in folded_given for k in base.missing)
+            or any(value == "" for key, _, value in given if key in base.required)):
+        raw = dict(base.raw)
+        for _, target, _ in given:
+            raw = {k: v for k, v in raw.items() if k.lower() != target.key}
+        _check_required(script, {**raw, **{t.name: v for _, t, v in given}}, properties)
     for key in base.unconverted:
         if key not in folded_given:
-            name, value = values[key]
+            name, value = base.values[key]
             _convert(script, name, value, base.secret_names)  # raises, as it did in _base
-    for name, (declared, value) in given_inputs.items():
-        values[name.lower()] = (name, _convert(script, name, value, base.secret_names,
-                                               declared))
+    values = dict(base.values)
+    for key, target, value in given:  # same order and spelling as put() in _base gives
+        values.pop(key, None)
+        values[key] = (target.name, target.convert(value))
     return Inputs.from_folded(values, base.secret_names,
                               base.defaulted - folded_given if given else base.defaulted)
 
@@ -102,6 +113,8 @@ BASE_CACHE_SIZE = 64
 """Scripts whose merged inputs a connection keeps; a connection uses a few."""
 CALLS_PER_BASE = 32
 """Literal-only calls (cached statement texts) whose bound inputs each pair keeps."""
+TARGETS_PER_BASE = 256
+"""Input names (as written in EXEC statements) whose resolution each pair keeps."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +129,19 @@ class _Base:
     required: frozenset[str]  # folded names of required inputs
     missing: tuple[str, ...]  # required inputs the base leaves empty
     calls: dict[tuple[Any, ...], Inputs] = field(default_factory=dict)  # by typed args
+    targets: dict[str | int, _Given] = field(default_factory=dict)  # by name or position
+
+    def target(self, script: Script, name: str | None, position: int, args: Args) -> _Given:
+        """The input an EXEC value gives and how its value converts, worked out once per
+        name (or position) as written: a new statement then looks each value up once."""
+        key: str | int = position if name is None else name
+        found = self.targets.get(key)
+        if found is None:
+            found = _target(script, name, position, args, self.secret_names)
+            if len(self.targets) >= TARGETS_PER_BASE:
+                self.targets.clear()
+            self.targets[key] = found
+        return found
 
 
 def _merge(script: Script, properties: ConnectionProperties) -> _Base:
@@ -158,37 +184,66 @@ def _merge(script: Script, properties: ConnectionProperties) -> _Base:
                  secret_names, required, tuple(sorted(required - present)))
 
 
-def _given_arguments(script: Script, args: Args
-                     ) -> dict[str, tuple[ScriptInput, Any]]:
-    """The EXEC values (with the input each gives) by declared name; positional values
-    take declared order."""
-    positional_inputs = script.positional_inputs
-    given: dict[str, tuple[ScriptInput, Any]] = {}
-    canonical_seen: dict[str, str] = {}
-    for position, (name, value) in enumerate(args):
-        if name is None:
-            if position >= len(positional_inputs):
-                raise ProgrammingError(
-                    f"{script.name} takes at most {len(positional_inputs)} positional values; "
-                    f"{sum(1 for n, _ in args if n is None)} were given; name the others "
-                    "(Input = value).")
-            declared = positional_inputs[position]
-            declared_name = declared.name
-        else:
-            found = script.input_at(name, position)
-            if found is None:
-                raise ProgrammingError(_unknown_input(script, name))
-            declared = found
-            declared_name = declared.name if not declared.prefix else \
-                declared.prefix + name[len(declared.prefix):]
-        key = declared_name.lower()
-        if key in canonical_seen:
+class _Given(NamedTuple):
+    """Where an EXEC value goes: the input's folded and declared name, and its converter."""
+
+    key: str
+    name: str
+    convert: Callable[[Any], Any]
+
+
+def _target(script: Script, name: str | None, position: int, args: Args,
+            secret_names: frozenset[str]) -> _Given:
+    """The input an EXEC value gives (positional values take declared order)."""
+    if name is None:
+        positional_inputs = script.positional_inputs
+        if position >= len(positional_inputs):
             raise ProgrammingError(
-                f"Input {declared_name} of {script.name} is given twice; give it once.")
-        canonical_seen[key] = declared_name
-        if value is not None:  # NULL means "not given": lower precedence applies
-            given[declared_name] = (declared, value)
-    return given
+                f"{script.name} takes at most {len(positional_inputs)} positional values; "
+                f"{sum(1 for n, _ in args if n is None)} were given; name the others "
+                "(Input = value).")
+        declared = positional_inputs[position]
+        declared_name = declared.name
+    else:
+        found = script.input_at(name, position)
+        if found is None:
+            raise ProgrammingError(_unknown_input(script, name))
+        declared = found
+        declared_name = declared.name if not declared.prefix else \
+            declared.prefix + name[len(declared.prefix):]
+    return _Given(declared_name.lower(), declared_name,
+                  _converter(script, declared_name, declared, secret_names))
+
+
+def _converter(script: Script, name: str, declared: ScriptInput,
+               secret_names: frozenset[str]) -> Callable[[Any], Any]:
+    """How a value given for ``declared`` converts, decided once per input. The usual
+    values (a text, one of a values list, a whole number) take a short path; anything
+    else, and every error message, goes through ``_convert``."""
+    general = partial(_convert, script, name, secret_names=secret_names, declared=declared)
+    kind = declared.xs_type
+    if name.lower() in REGISTRY or (declared.values and kind != "string"):
+        return general
+    if declared.values:
+        spellings = {value.upper(): value for value in reversed(declared.values)}
+
+        def one_of(value: Any) -> Any:
+            found = spellings.get(value.strip().upper()) if type(value) is str else None
+            return found if found is not None else general(value)
+        return one_of
+    if kind == "string":
+        return _as_text
+    if kind in ("int", "long", "integer"):
+        return lambda value: value if type(value) is int else general(value)
+    return general
+
+
+def _as_text(value: Any) -> Any:
+    """A text input's value: a number bound to it is its text, as a literal's would be;
+    anything else as given."""
+    if type(value) is not str and isinstance(value, int | float | decimal.Decimal):
+        return str(value)
+    return value
 
 
 def _unknown_input(script: Script, name: str) -> str:
@@ -309,6 +364,4 @@ def _convert_type(script: Script, declared: ScriptInput, value: Any, shown: _Sho
     except (ValueError, TypeError, OverflowError):
         raise DataError(f"Input {declared.name} of {script.name} is {shown}; it must be "
                         f"of type {kind}: pass {_TYPE_HINTS.get(kind, 'a ' + kind)}.") from None
-    if kind == "string" and isinstance(value, int | float | decimal.Decimal):
-        return str(value)  # a number bound to a text input is its text, as a literal's
-    return value
+    return _as_text(value) if kind == "string" else value

@@ -77,7 +77,8 @@ class Inputs(DefaultingMapping):
     def from_folded(cls, values: dict[str, tuple[str, Any]], secret_names: frozenset[str],
                     defaulted: frozenset[str]) -> Inputs:
         """From values already keyed by folded name, as binding merges them (no copy)."""
-        inputs = cls({}, secret_names, defaulted)
-        inputs._values = values
+        inputs = cls.__new__(cls)
+        inputs._values, inputs._secret_names, inputs._defaulted = \
+            values, secret_names, defaulted
         return inputs
 
