@@ -45,7 +45,7 @@ class Binder:
         ``reusable`` calls (literal-only statements, parsed once) keep their bound inputs,
         so the same statement again costs one lookup."""
         base = self._base(script)
-        key = tuple((name, type(value), value) for name, value in args) if reusable else None
+        key = tuple([(name, type(value), value) for name, value in args]) if reusable else None
         if key is not None:
             known = base.calls.get(key)
             if known is not None:
@@ -205,7 +205,7 @@ def _target(script: Script, name: str | None, position: int, args: Args,
         declared = positional_inputs[position]
         declared_name = declared.name
     else:
-        found = script.input_at(name, position)
+        found = script.find_input(name)
         if found is None:
             raise ProgrammingError(_unknown_input(script, name))
         declared = found
@@ -220,8 +220,10 @@ def _converter(script: Script, name: str, declared: ScriptInput,
     """How a value given for ``declared`` converts, decided once per input. The usual
     values (a text, one of a values list, a whole number) take a short path; anything
     else, and every error message, goes through ``_convert``."""
-    general = partial(_convert, script, name, secret_names=secret_names, declared=declared)
     kind = declared.xs_type
+    if kind == "string" and not declared.values and name.lower() not in REGISTRY:
+        return _as_text  # the usual input: checked first, as every new name comes here
+    general = partial(_convert, script, name, secret_names=secret_names, declared=declared)
     if name.lower() in REGISTRY or (declared.values and kind != "string"):
         return general
     if declared.values:
@@ -231,8 +233,6 @@ def _converter(script: Script, name: str, declared: ScriptInput,
             found = spellings.get(value.strip().upper()) if type(value) is str else None
             return found if found is not None else general(value)
         return one_of
-    if kind == "string":
-        return _as_text
     if kind in ("int", "long", "integer"):
         return lambda value: value if type(value) is int else general(value)
     return general

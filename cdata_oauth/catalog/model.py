@@ -56,19 +56,25 @@ class Script:
     source: str = "<builtin>"
     _inputs_by_name: dict[str, ScriptInput] = field(default_factory=dict, compare=False,
                                                     repr=False)
-    _wildcard_inputs: tuple[ScriptInput, ...] = field(init=False, default=(), compare=False,
-                                                      repr=False)
+    _wildcard_inputs: tuple[tuple[str, ScriptInput], ...] = field(
+        init=False, default=(), compare=False, repr=False)
+    """(folded prefix, input) of each family, in declared order."""
 
     def __post_init__(self) -> None:
         self._inputs_by_name.update({i.name.lower(): i for i in self.inputs if not i.prefix})
-        object.__setattr__(self, "_wildcard_inputs", tuple(i for i in self.inputs if i.prefix))
+        object.__setattr__(self, "_wildcard_inputs", tuple(
+            (i.prefix.lower(), i) for i in self.inputs if i.prefix))
 
     def find_input(self, name: str) -> ScriptInput | None:
         """The input that accepts ``name`` (case-insensitive), wildcards last."""
-        found = self._inputs_by_name.get(name.lower())
+        folded = name.lower()
+        found = self._inputs_by_name.get(folded)
         if found is not None:
             return found
-        return next((i for i in self._wildcard_inputs if i.accepts(name)), None)
+        for prefix, family in self._wildcard_inputs:  # as ScriptInput.accepts, said short
+            if folded.startswith(prefix) and len(folded) > len(prefix):
+                return family
+        return None
 
     @cached_property
     def positional_inputs(self) -> tuple[ScriptInput, ...]:

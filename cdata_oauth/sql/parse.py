@@ -12,7 +12,7 @@ import decimal
 import re
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from itertools import compress
 from operator import attrgetter
@@ -25,6 +25,7 @@ from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokenizer_core import Token, TokenType
 
 from cdata_oauth.exceptions import DataError, NotSupportedError, ProgrammingError
+from cdata_oauth.redaction import mask
 
 if TYPE_CHECKING:
     from sqlglot.parser import Parser
@@ -47,15 +48,19 @@ class Slot(NamedTuple):
     value: Any
 
 
-@dataclass(frozen=True)
-class CallTemplate:
-    """``EXEC procedure [name =] value, ...`` with its values still as slots."""
+class CallTemplate(NamedTuple):
+    """``EXEC procedure [name =] value, ...`` with its values still as slots. (A NamedTuple,
+    as Call: one is made per new statement, and a frozen dataclass costs several times as
+    much to make.)"""
 
     procedure: str
     args: tuple[tuple[str | None, Slot], ...]
     qmarks: int
-    literal_call: Call | None = field(default=None, compare=False, repr=False)
+    literal_call: Call | None = None
     """The bound call when every value is a literal: nothing to bind per execution."""
+
+    def __repr__(self) -> str:
+        return _shown_call("CallTemplate", self.procedure, self.args)
 
 
 def _template(procedure: str, args: tuple[tuple[str | None, Slot], ...],
@@ -77,14 +82,22 @@ class SelectTemplate:
     qmarks: int
 
 
-@dataclass(frozen=True)
-class Call:
+class Call(NamedTuple):
     """A procedure call with every value bound: (input name or None if positional, value)."""
 
     procedure: str
     args: tuple[tuple[str | None, Any], ...]
-    reusable: bool = field(default=False, compare=False)
+    reusable: bool = False
     """True for a cached template's literal-only call: binding may remember its inputs."""
+
+    def __repr__(self) -> str:
+        return _shown_call("Call", self.procedure, self.args)
+
+
+def _shown_call(kind: str, procedure: str, args: tuple[tuple[str | None, Any], ...]) -> str:
+    """A call for a repr: the input names, each value masked (any of them may be a secret)."""
+    shown = ", ".join(f"{name or '?'}={mask(value)}" for name, value in args)
+    return f"<{kind} {procedure}({shown})>"
 
 
 def parse(text: str) -> CallTemplate | SelectTemplate:
