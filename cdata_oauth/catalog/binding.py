@@ -43,19 +43,20 @@ class Binder:
         """The inputs of one call, merged by precedence, validated and converted.
 
         ``reusable`` calls (literal-only statements, parsed once) keep their bound inputs,
-        so the same statement again costs one lookup."""
+        so the same statement again costs one lookup. They are kept by their args and
+        checked by identity: a cached statement hands over the same args object each time,
+        and an equal one may differ in type (``Count=1`` and ``Count=TRUE``)."""
         base = self._base(script)
-        key = tuple([(name, type(value), value) for name, value in args]) if reusable else None
-        if key is not None:
-            known = base.calls.get(key)
-            if known is not None:
-                return known
+        if reusable:
+            known = base.calls.get(args)
+            if known is not None and known[0] is args:
+                return known[1]
         inputs = _bind(script, args, base, self.properties)
-        if key is not None:
+        if reusable:
             with self._lock:
                 if len(base.calls) >= CALLS_PER_BASE:
                     base.calls.clear()
-                base.calls[key] = inputs
+                base.calls[args] = (args, inputs)
         return inputs
 
     def _base(self, script: Script) -> _Base:
@@ -128,7 +129,7 @@ class _Base:
     secret_names: frozenset[str]
     required: frozenset[str]  # folded names of required inputs
     missing: tuple[str, ...]  # required inputs the base leaves empty
-    calls: dict[tuple[Any, ...], Inputs] = field(default_factory=dict)  # by typed args
+    calls: dict[Args, tuple[Args, Inputs]] = field(default_factory=dict)  # see bind()
     targets: dict[str | int, _Given] = field(default_factory=dict)  # by name or position
 
     def target(self, script: Script, name: str | None, position: int, args: Args) -> _Given:

@@ -48,6 +48,12 @@ class Slot(NamedTuple):
     value: Any
 
 
+def _literal(value: Any) -> Slot:
+    """Slot(LITERAL, value), made without NamedTuple's Python-level ``__new__``: a new
+    statement makes one per value."""
+    return tuple.__new__(Slot, (LITERAL, value))
+
+
 class CallTemplate(NamedTuple):
     """``EXEC procedure [name =] value, ...`` with its values still as slots. (A NamedTuple,
     as Call: one is made per new statement, and a frozen dataclass costs several times as
@@ -67,10 +73,10 @@ def _template(procedure: str, args: tuple[tuple[str | None, Slot], ...],
               qmarks: int) -> CallTemplate:
     """A template, with its bound call when every value is a literal."""
     call = None
-    literals = [(name, slot.value) for name, slot in args if slot.kind == LITERAL]
+    literals = [(name, value) for name, (kind, value) in args if kind == LITERAL]
     if len(literals) == len(args):
-        call = Call(procedure, tuple(literals), reusable=True)
-    return CallTemplate(procedure, args, qmarks, call)
+        call = tuple.__new__(Call, (procedure, tuple(literals), True))  # Call(..., True)
+    return tuple.__new__(CallTemplate, (procedure, args, qmarks, call))
 
 
 @dataclass(frozen=True)
@@ -114,10 +120,10 @@ _TOKEN_TYPE = attrgetter("token_type")
 _TOKEN_TEXT = attrgetter("text")
 _LITERAL_TYPES = frozenset((TokenType.STRING, TokenType.NATIONAL_STRING, TokenType.NUMBER))
 """Strings and numbers: the values of a shape."""
-_STRUCTURAL_TYPES = frozenset(TokenType) - _LITERAL_TYPES
 _REWRITTEN_TYPES = frozenset((TokenType.PLACEHOLDER, TokenType.COLON))
 """What _normalise_tokens may rewrite."""
 _number_dash = (TokenType.NUMBER, TokenType.DASH)
+_EQ, _COLUMN, _IDENTIFIER, _LITERAL = exp.EQ, exp.Column, exp.Identifier, exp.Literal
 
 
 @lru_cache(maxsize=1)
@@ -298,8 +304,10 @@ def _describe_token_error(text: str) -> str:
 
 
 def _call_template(tree: exp.Execute) -> CallTemplate:
-    target = tree.this
-    procedure = target.name if isinstance(target, exp.Table) else ""
+    target = tree.args.get("this")
+    identifier = target.args.get("this") if type(target) is exp.Table else None
+    procedure = identifier.args["this"] if type(identifier) is _IDENTIFIER \
+        else target.name if isinstance(target, exp.Table) else ""
     if not procedure:
         raise ProgrammingError("EXEC must be followed by a procedure name.")
     if target.args.get("db") or target.args.get("catalog"):
@@ -308,7 +316,7 @@ def _call_template(tree: exp.Execute) -> CallTemplate:
     args: list[tuple[str | None, Slot]] = []
     qmarks = 0
     seen_named = False
-    for item in tree.expressions:
+    for item in tree.args.get("expressions") or ():
         plain = _plain_argument(item)
         if plain is not None:
             args.append(plain)
@@ -344,8 +352,8 @@ mapping is worked out when it is first used. A shape that cannot be reused maps 
 
 def _shape(tokens: list[Token], types: tuple[TokenType, ...]) -> tuple[Any, ...]:
     """The tokens' types, and the text of each token but strings and numbers."""
-    return (types, tuple(compress(map(_TOKEN_TEXT, tokens),
-                                  map(_STRUCTURAL_TYPES.__contains__, types))))
+    literal = _LITERAL_TYPES
+    return (types, tuple([token.text for token in tokens if token.token_type not in literal]))
 
 
 def _token_value(tokens: list[Token], index: int) -> Any:
@@ -395,11 +403,8 @@ def _from_shape(tokens: list[Token], shape: tuple[Any, ...]) -> CallTemplate | N
         return None
     args = list(template.args)
     for arg, index in mapping:
-        args[arg] = (args[arg][0], Slot(LITERAL, _token_value(tokens, index)))
+        args[arg] = (args[arg][0], _literal(_token_value(tokens, index)))
     return _template(template.procedure, tuple(args), template.qmarks)
-
-
-_EQ, _COLUMN, _IDENTIFIER, _LITERAL = exp.EQ, exp.Column, exp.Identifier, exp.Literal
 
 
 def _plain_argument(item: exp.Expression) -> tuple[str, Slot] | None:
@@ -416,7 +421,7 @@ def _plain_argument(item: exp.Expression) -> tuple[str, Slot] | None:
         return None
     text = value.args["this"]
     return (identifier.args["this"],
-            Slot(LITERAL, text if value.args.get("is_string") else _number(text)))
+            _literal(text if value.args.get("is_string") else _number(text)))
 
 
 def _adjacent_strings(node: exp.Expression) -> bool:

@@ -153,6 +153,9 @@ def test_required_inputs_are_named_with_their_property(location: str, echo: Reco
     ("AuthMode='web'", "AuthMode", "WEB"),
     ("Choice='b'", "Choice", "B"),
     ("Timeout='15'", "Timeout", 15),
+    ("I=7", "I", 7),
+    ("Mode=' two '", "Mode", "Two"),
+    ("[OAuthParam:n]=12", "OAuthParam:n", "12"),
 ])
 def test_values_are_checked_and_converted(location: str, echo: Recorder, assignment: str,
                                           name: str, expected: Any) -> None:
@@ -171,6 +174,8 @@ def test_values_are_checked_and_converted(location: str, echo: Recorder, assignm
     ("Mode='three'", cdata_oauth.ProgrammingError, ("Input Mode of Typed", "ONE, Two")),
     ("AuthMode='browser'", cdata_oauth.ProgrammingError, ("AuthMode", "APP, WEB")),
     ("Timeout='soon'", cdata_oauth.ProgrammingError, ("Timeout", "whole number")),
+    ("I=TRUE", cdata_oauth.DataError, ("Input I", "int")),
+    ("Mode=2", cdata_oauth.ProgrammingError, ("Input Mode of Typed is 2", "ONE, Two")),
 ])
 def test_bad_values(location: str, echo: Recorder, assignment: str, error: type[Exception],
                     words: tuple[str, ...]) -> None:
@@ -264,3 +269,28 @@ def test_wildcard_inputs(location: str, echo: Recorder) -> None:
 def test_positional_values_bind_in_declared_order(location: str, echo: Recorder) -> None:
     inputs = run(location, echo, "EXEC Typed '1', '2', '3.5', 'true'")
     assert (inputs["I"], inputs["L"], inputs["D"], inputs["F"]) == (1, 2, 3.5, True)
+
+
+def test_a_repeated_statement_binds_as_the_first_time(location: str, echo: Recorder) -> None:
+    """A literal-only statement keeps its bound inputs; an equal call of another type
+    (1 == TRUE in Python) never shares them."""
+    with cdata_oauth.connect(Location=location) as conn:
+        seen = []
+        for statement in ("EXEC Typed S=1", "EXEC Typed S=TRUE", "EXEC Typed S=1",
+                          "EXEC Typed S=TRUE", "EXEC Typed [OAuthParam:a]=1, S=2"):
+            conn.execute(statement)
+            seen.append(dict(echo.last.inputs.family("OAuthParam:"), S=echo.last.inputs["S"]))
+    assert seen == [{"S": "1"}, {"S": "True"}, {"S": "1"}, {"S": "True"}, {"a": "1", "S": "2"}]
+
+
+def test_each_new_input_name_is_resolved_anew(location: str, echo: Recorder) -> None:
+    """Names are remembered as written: many new family names, then the first again."""
+    with cdata_oauth.connect(Location=location) as conn:
+        for i in range(300):
+            conn.execute(f"EXEC Typed [OAuthParam:n{i}]='v{i}', Mode='two'")
+            assert echo.last.inputs.family("OAuthParam:") == {f"n{i}": f"v{i}"}
+            assert echo.last.inputs["Mode"] == "Two"
+        with pytest.raises(cdata_oauth.ProgrammingError, match="no input 'Nope'"):
+            conn.execute("EXEC Typed Nope='x'")
+        with pytest.raises(cdata_oauth.ProgrammingError, match="no input 'Nope'"):
+            conn.execute("EXEC Typed Nope='y'")
