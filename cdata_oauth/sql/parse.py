@@ -305,10 +305,10 @@ def _describe_token_error(text: str) -> str:
 
 def _call_template(tree: exp.Execute) -> CallTemplate:
     target = tree.args.get("this")
-    identifier = target.args.get("this") if type(target) is exp.Table else None
+    identifier = target.args.get("this") if isinstance(target, exp.Table) else None
     procedure = identifier.args["this"] if type(identifier) is _IDENTIFIER \
         else target.name if isinstance(target, exp.Table) else ""
-    if not procedure:
+    if not procedure or not isinstance(target, exp.Table):
         raise ProgrammingError("EXEC must be followed by a procedure name.")
     if target.args.get("db") or target.args.get("catalog"):
         raise ProgrammingError(
