@@ -81,12 +81,12 @@ def project(script: Script, outputs: Outputs, layout: Layout | None = None) -> R
     when the operation returned several (each ``api:push`` of an API Script is a row)."""
     if layout is None:
         layout = Layout.of(script)
-    if isinstance(outputs, Mapping):  # the usual case, one row: said short, as it is hot
-        by_key = {k.lower(): (k, v) for k, v in outputs.items()}
-        if layout.fixed or layout.names.issuperset(by_key):
-            return ResultSet(layout.description, [tuple(
-                _as_type(by_key[folded][1] if folded in by_key else None, xs_type)
-                for folded, xs_type in layout.columns)])
+    if type(outputs) is dict or isinstance(outputs, Mapping):  # the usual case, one row:
+        values = {k.lower(): v for k, v in outputs.items()}  # said short, as it is hot
+        if layout.fixed or layout.names.issuperset(values):
+            row = tuple([_as_type(values.get(folded), xs_type)
+                         for folded, xs_type in layout.columns])
+            return tuple.__new__(ResultSet, (layout.description, [row]))  # ResultSet(...)
     many = [outputs] if isinstance(outputs, Mapping) else list(outputs)
     keyed = [{k.lower(): (k, v) for k, v in one.items()} for one in many]
     rows = [[_as_type(by_key[folded][1] if folded in by_key else None, xs_type)
