@@ -82,11 +82,11 @@ def project(script: Script, outputs: Outputs, layout: Layout | None = None) -> R
     if layout is None:
         layout = Layout.of(script)
     if type(outputs) is dict or isinstance(outputs, Mapping):  # the usual case, one row:
-        values = {k.lower(): v for k, v in outputs.items()}  # said short, as it is hot
-        if layout.fixed or layout.names.issuperset(values):
-            row = tuple([_as_type(values.get(folded), xs_type)
-                         for folded, xs_type in layout.columns])
-            return tuple.__new__(ResultSet, (layout.description, [row]))  # ResultSet(...)
+        fields = {k.lower(): v for k, v in outputs.items()}  # said short, as it is hot
+        if layout.fixed or layout.names.issuperset(fields):
+            only = tuple([_as_type(fields.get(folded), xs_type)
+                          for folded, xs_type in layout.columns])
+            return tuple.__new__(ResultSet, (layout.description, [only]))  # ResultSet(...)
     many = [outputs] if isinstance(outputs, Mapping) else list(outputs)
     keyed = [{k.lower(): (k, v) for k, v in one.items()} for one in many]
     rows = [[_as_type(by_key[folded][1] if folded in by_key else None, xs_type)
