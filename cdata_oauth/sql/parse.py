@@ -69,11 +69,13 @@ class CallTemplate(NamedTuple):
         return _shown_call("CallTemplate", self.procedure, self.args)
 
 
-def _template(procedure: str, args: tuple[tuple[str | None, Slot], ...],
-              qmarks: int) -> CallTemplate:
-    """A template, with its bound call when every value is a literal."""
+def _template(procedure: str, args: tuple[tuple[str | None, Slot], ...], qmarks: int,
+              literals: list[tuple[str | None, Any]] | None = None) -> CallTemplate:
+    """A template, with its bound call when every value is a literal (``literals``: the
+    literal (name, value) pairs, when the caller has them already)."""
     call = None
-    literals = [(name, value) for name, (kind, value) in args if kind == LITERAL]
+    if literals is None:
+        literals = [(name, value) for name, (kind, value) in args if kind == LITERAL]
     if len(literals) == len(args):
         call = tuple.__new__(Call, (procedure, tuple(literals), True))  # Call(..., True)
     return tuple.__new__(CallTemplate, (procedure, args, qmarks, call))
@@ -314,12 +316,14 @@ def _call_template(tree: exp.Execute) -> CallTemplate:
         raise ProgrammingError(
             f"Procedure names take no schema prefix: write EXEC {procedure} ...")
     args: list[tuple[str | None, Slot]] = []
+    literals: list[tuple[str | None, Any]] = []
     qmarks = 0
     seen_named = False
     for item in tree.args.get("expressions") or ():
         plain = _plain_argument(item)
         if plain is not None:
-            args.append(plain)
+            args.append((plain[0], _literal(plain[1])))
+            literals.append(plain)
             seen_named = True
             continue
         named = type(item) is exp.EQ
@@ -338,8 +342,10 @@ def _call_template(tree: exp.Execute) -> CallTemplate:
         slot = _slot(value_node, name, qmarks)
         if slot.kind == QMARK:
             qmarks += 1
+        elif slot.kind == LITERAL:
+            literals.append((name, slot.value))
         args.append((name, slot))
-    return _template(procedure, tuple(args), qmarks)
+    return _template(procedure, tuple(args), qmarks, literals)
 
 
 SHAPE_CACHE_SIZE = 256
@@ -407,8 +413,8 @@ def _from_shape(tokens: list[Token], shape: tuple[Any, ...]) -> CallTemplate | N
     return _template(template.procedure, tuple(args), template.qmarks)
 
 
-def _plain_argument(item: exp.Expression) -> tuple[str, Slot] | None:
-    """``Name = 'text'`` or ``Name = 12``, the usual argument, read straight from the
+def _plain_argument(item: exp.Expression) -> tuple[str, Any] | None:
+    """(name, value) of ``Name = 'text'`` or ``Name = 12``, the usual argument, read from the
     nodes' args (sqlglot's ``name``/``this`` properties cost a microsecond each); None for
     anything else, which the general path reads."""
     if type(item) is not _EQ:
@@ -420,8 +426,7 @@ def _plain_argument(item: exp.Expression) -> tuple[str, Slot] | None:
     if type(identifier) is not _IDENTIFIER:
         return None
     text = value.args["this"]
-    return (identifier.args["this"],
-            _literal(text if value.args.get("is_string") else _number(text)))
+    return identifier.args["this"], text if value.args.get("is_string") else _number(text)
 
 
 def _adjacent_strings(node: exp.Expression) -> bool:
