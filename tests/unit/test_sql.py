@@ -317,3 +317,38 @@ def test_a_repeated_statement_gives_each_caller_its_own_family(conn: cdata_oauth
     echo.last.inputs.family("OAuthParam:")["prompt"] = "changed"
     conn.execute(statement)
     assert echo.last.inputs.family("OAuthParam:") == {"prompt": "consent"}
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("EXEC Echo a.b = 1", "'a.b' is not an input name"),
+    ("EXEC dbo.Echo A='x'", "no schema prefix: write EXEC Echo"),
+    ("EXEC db.dbo.Echo", "no schema prefix"),
+    ("EXEC Echo A=1+2", "The value of A must be a literal"),
+])
+def test_what_is_not_a_call_is_refused_by_name(text: str, words: str) -> None:
+    with pytest.raises(cdata_oauth.ProgrammingError, match=words.replace("(", r"\(")):
+        sql.parse(text)
+
+
+def test_every_kind_of_value_is_read_from_the_tree() -> None:
+    """The usual ``Name = literal`` is read straight from sqlglot's nodes; every other form
+    goes the general way, and both give the same slots."""
+    template = sql.parse(f"EXEC P{uuid.uuid4().hex[:6]} [a b]=N'x', c=-2.5, d=TRUE, "
+                         "e=NULL, f=@g, \"q\"=1, s='t', n=12")
+    assert isinstance(template, sql.CallTemplate)
+    assert [(name, tuple(slot)) for name, slot in template.args] == [
+        ("a b", ("literal", "x")), ("c", ("literal", -2.5)), ("d", ("literal", True)),
+        ("e", ("literal", None)), ("f", ("named", "g")), ("q", ("literal", 1)),
+        ("s", ("literal", "t")), ("n", ("literal", 12))]
+    assert template.literal_call is None  # @g must be bound per execution
+    literal = sql.parse("EXEC P s='t', n=12, e=NULL")
+    assert isinstance(literal, sql.CallTemplate) and literal.literal_call is not None
+    assert literal.literal_call.args == (("s", "t"), ("n", 12), ("e", None))
+    assert literal.literal_call.reusable
+
+
+def test_a_call_repr_masks_its_values() -> None:
+    template = sql.parse("EXEC P ?, OAuthClientSecret='s3cr3t-value'")
+    assert "s3cr3t-value" not in repr(template)
+    assert "s3cr3t-value" not in repr(sql.bind_call(sql.parse("EXEC P X='s3cr3t-value'")))
+    assert "OAuthClientSecret" in repr(template)
