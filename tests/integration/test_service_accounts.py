@@ -44,8 +44,9 @@ GOOGLE_EMAIL = "reporting@cdata-test.iam.gserviceaccount.com"
 PLATFORM = "https://platform.example/issuer"
 
 
-def _row(conn: cdata_oauth.Connection, statement: str) -> dict[str, Any]:
-    cursor = conn.execute(statement)
+def _row(conn: cdata_oauth.Connection, statement: str,
+         parameters: tuple[Any, ...] = ()) -> dict[str, Any]:
+    cursor = conn.execute(statement, parameters)
     values = cursor.fetchone()
     assert values is not None
     return {d[0]: v for d, v in zip(cursor.description or (), values, strict=True)}
@@ -254,6 +255,44 @@ def test_refresh_authenticates_the_client_with_a_fresh_assertion_for_its_endpoin
     logged = log_file.read_text()
     assert "client_assertion=" in logged
     assert first["client_assertion"] not in logged and "refresh-me-1" not in logged
+
+
+def test_introspection_and_revocation_sign_an_assertion_with_a_key_given_in_the_statement(
+        jwt_oidc: OidcProvider, assertion_key: rsa.RSAPrivateKey, tmp_path: Path) -> None:
+    cert = tmp_path / "client.pem"
+    cert.write_bytes(pem(assertion_key))
+    auth = ("OAuthJWTCert=?, OAuthJWTPublicKeyId='svc-key-1', "
+            "OtherOptions='ClientAuth=PRIVATE_KEY_JWT'")
+    with cdata_oauth.connect(OAuthVersion="2.0", OAuthClientId=PKJWT_ID,
+                             OAuthIssuer=jwt_oidc.issuer, Timeout=30) as conn:
+        issued = _row(conn, f"EXEC GetOAuthAccessToken GrantType='CLIENT', Scope='read', {auth}",
+                      (str(cert),))["OAuthAccessToken"]
+        asked = f"EXEC IntrospectOAuthToken Token=?, {auth}"
+        active = _row(conn, asked, (issued, str(cert)))
+        revoked = _row(conn, f"EXEC RevokeOAuthToken Token=?, {auth}", (issued, str(cert)))
+        gone = _row(conn, asked, (issued, str(cert)))
+        with pytest.raises(OAuthError) as caught:  # the connection alone has no key
+            conn.execute("EXEC IntrospectOAuthToken Token=?", (issued,))
+    assert active["Active"] == "true" and active["ClientId"] == PKJWT_ID
+    assert revoked["Revoked"] == "true"
+    assert gone["Active"] == "false"
+    assert caught.value.error == "invalid_client"
+
+
+def test_a_refresh_sends_the_client_assertion_given_in_the_statement() -> None:
+    server = RecordingServer()
+    given = "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJzdmMifQ.c2lnbmVk"
+    try:
+        with cdata_oauth.connect(OAuthVersion="2.0", OAuthClientId="svc",
+                                 OAuthAccessTokenURL=server.url) as conn:
+            row = _row(conn, "EXEC RefreshOAuthAccessToken OAuthRefreshToken='refresh-me-3', "
+                             "OAuthClientAssertion=?", (given,))
+    finally:
+        server.stop()
+    assert row["OAuthAccessToken"].startswith("recorded.")
+    (form,) = server.forms
+    assert form["client_assertion"] == given
+    assert form["client_assertion_type"] == CLIENT_ASSERTION_TYPE
 
 
 # -- 4. token exchange -----------------------------------------------------------------

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 import cdata_oauth
+from cdata_oauth.catalog.lookup import builtin_scripts
 from cdata_oauth.exceptions import ProgrammingError
 from cdata_oauth.oauth import assertions
 from cdata_oauth.oauth.clientauth import client_authentication
@@ -178,6 +179,26 @@ def test_assertion_inputs_are_secret_and_token_types_are_not() -> None:
         assert is_secret_field(field)
     assert not is_secret_field("client_assertion_type")
     assert not is_secret_field("subject_token_type")
+
+
+CLIENT_ASSERTION_INPUTS = ("OAuthJWTCert", "OAuthJWTCertType", "OAuthJWTCertPassword",
+                           "OAuthJWTAudience", "OAuthJWTValidityTime", "OAuthJWTAlgorithm",
+                           "OAuthJWTPublicKeyId", "OAuthClientAssertion")
+
+
+@pytest.mark.parametrize("procedure", ["RefreshOAuthAccessToken", "GetOAuthDeviceCode",
+                                       "RevokeOAuthToken", "IntrospectOAuthToken"])
+def test_every_procedure_that_authenticates_the_client_takes_an_assertion_per_call(
+        procedure: str) -> None:
+    """ClientAuth=PRIVATE_KEY_JWT works for each of these requests (clientauth.METHODS), so
+    each takes the key and assertion inputs in the EXEC as GetOAuthAccessToken does."""
+    scripts = builtin_scripts()
+    reference, script = scripts["getoauthaccesstoken"], scripts[procedure.lower()]
+    for name in CLIENT_ASSERTION_INPUTS:
+        given, model = script.find_input(name), reference.find_input(name)
+        assert given is not None and model is not None, (procedure, name)
+        assert (given.values, given.xs_type, given.secret) == (
+            model.values, model.xs_type, model.secret), (procedure, name)
 
 
 def test_connection_repr_masks_assertions_and_subject_tokens() -> None:

@@ -18,6 +18,9 @@ TRANSPORT_INPUTS = ["Timeout", "LogFile", "Proxy_Auto", "Proxy_Server", "Proxy_P
                     "Proxy_User", "Proxy_Password", "Proxy_AuthScheme", "Proxy_AuthToken",
                     "Proxy_SSLType", "Firewall_Type", "Firewall_Server", "Firewall_Port",
                     "Firewall_User", "Firewall_Password"]
+CLIENT_ASSERTION_INPUTS = ["OAuthJWTCert", "OAuthJWTCertType", "OAuthJWTCertPassword",
+                           "OAuthJWTAudience", "OAuthJWTValidityTime", "OAuthJWTAlgorithm",
+                           "OAuthJWTPublicKeyId", "OAuthClientAssertion"]
 
 
 def test_grant_type_offers_device_and_the_device_authorization_url_is_a_property() -> None:
@@ -31,9 +34,11 @@ def test_get_oauth_device_code_declares_the_inputs_and_outputs_of_the_issue() ->
     script = builtin_scripts()["getoauthdevicecode"]
     assert script.operation == "oauthGetDeviceCode"
     inputs = [i.name for i in script.inputs]
-    assert inputs[:6] == ["OAuthClientId", "OAuthClientSecret", "OAuthDeviceAuthorizationURL",
-                          "Scope", "OtherOptions", "OAuthParam:*"]
-    assert inputs[6:] == TRANSPORT_INPUTS
+    assert inputs[:4] == ["OAuthClientId", "OAuthClientSecret", "OAuthDeviceAuthorizationURL",
+                          "Scope"]
+    assert inputs[4:12] == CLIENT_ASSERTION_INPUTS
+    assert inputs[12:14] == ["OtherOptions", "OAuthParam:*"]
+    assert inputs[14:] == TRANSPORT_INPUTS
     assert [o.name for o in script.outputs] == [
         "DeviceCode", "UserCode", "VerificationURI", "VerificationURIComplete", "ExpiresIn",
         "Interval", "OAuthParam:*"]
