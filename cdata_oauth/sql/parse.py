@@ -157,9 +157,11 @@ def _parse_cached(text: str) -> CallTemplate | SelectTemplate:
             return shaped
         statements = _statements(parser.parse(tokens, text))
     except ParseError as exc:
-        raise ProgrammingError(_describe_parse_error(exc, text)) from exc
-    except (TokenError, RecursionError, ValueError) as exc:
-        raise ProgrammingError(_describe_token_error(text)) from exc
+        # from None: sqlglot's own message quotes the statement, values (secrets?) and all,
+        # and a chained cause is printed by every traceback and logger.exception
+        raise ProgrammingError(_describe_parse_error(exc, text)) from None
+    except (TokenError, RecursionError, ValueError):
+        raise ProgrammingError(_describe_token_error(text)) from None
     if not statements:
         raise ProgrammingError("The statement is empty; write EXEC <procedure> ...")
     if len(statements) > 1:
@@ -251,22 +253,41 @@ def _describe_parse_error(exc: Exception, text: str) -> str:
     first = errors[0]
     line, col = first.get("line"), first.get("col")
     near = (first.get("highlight") or "").strip()
-    if near and _is_string_token(text, line, col):
-        near = "a quoted value"
-    elif near:
-        near = repr(near)
+    if near:
+        near = _described(_token_type_at(text, line, col), near)
     description = re.sub(r" for <class '[^']*'>", "", str(first.get("description") or ""))
+    description = _TOKEN_REPR.sub(_described_token_repr, description)
     near_text = f" near {near}" if near else ""
     return f"Syntax error at line {line}, column {col}{near_text}: {description}. {_SHAPES}"
 
 
-def _is_string_token(text: str, line: Any, col: Any) -> bool:
+_VALUE_WORDS = {**{t: "a quoted value" for t in TokenType if t.name.endswith("STRING")},
+                TokenType.NUMBER: "a number", TokenType.IDENTIFIER: "a quoted name",
+                TokenType.SENTINEL: "the end of the statement"}
+"""Tokens a message names by kind only: a value, or a name in quotes or brackets (often a
+value given in the wrong quotes), may be a secret."""
+_TOKEN_REPR = re.compile(r"<Token token_type: TokenType\.(\w+), text: (.*?), line: \d+, "
+                         r"col: \d+, start: \d+, end: \d+, comments: \[.*\]>")
+"""sqlglot's repr of a token in its descriptions ("... but got <Token ...>")."""
+
+
+def _described(token_type: TokenType | None, text: str) -> str:
+    if token_type is None:  # the tokens cannot be told apart: stay cautious
+        return "a value"
+    return _VALUE_WORDS.get(token_type) or repr(text)
+
+
+def _described_token_repr(match: re.Match[str]) -> str:
+    return _described(getattr(TokenType, match.group(1), None), match.group(2))
+
+
+def _token_type_at(text: str, line: Any, col: Any) -> TokenType | None:
     try:
         tokens = _engine()[0].tokenize(text)
     except Exception:  # the parse error is being reported already; stay cautious
-        return True
-    strings = (TokenType.STRING, TokenType.NATIONAL_STRING)
-    return any(t.token_type in strings for t in tokens if t.line == line and t.col == col)
+        return None
+    found = [t.token_type for t in tokens if t.line == line and t.col == col]
+    return found[0] if found else None
 
 
 _CLOSERS = {"'": "'", '"': '"', "[": "]"}
@@ -440,7 +461,7 @@ def _argument_name(node: exp.Expression) -> str:
     if isinstance(node, exp.Column) and (node.args.get("table") is None or not node.table):
         return node.name  # (the args test first: ``Column.table`` costs a microsecond)
     raise ProgrammingError(
-        f"{node.sql(dialect='tsql')!r} is not an input name; write InputName = value.")
+        f"{_shown(node)} is not an input name; write InputName = value.")
 
 
 def _slot(node: exp.Expression, name: str | None, position: int) -> Slot:
@@ -464,16 +485,31 @@ def _slot(node: exp.Expression, name: str | None, position: int) -> Slot:
     if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal) \
             and not node.this.is_string:
         return Slot(LITERAL, -_number(node.this.this))
-    label = name or f"value {position + 1}"
+    subject = f"The value of {name}" if name else f"Value {position + 1}"
+    if isinstance(node, exp.Column) and isinstance(node.this, exp.Identifier) \
+            and node.this.quoted and not node.table:
+        raise ProgrammingError(
+            f"{subject} is a name in double quotes or brackets; T-SQL quotes a value with "
+            f"single quotes: {name + '=' if name else ''}'...'.")
+    if isinstance(node, exp.HexString):
+        raise ProgrammingError(
+            f"{subject} is a binary literal (0x...); give text in single quotes or a "
+            "number.")
     raise ProgrammingError(
-        f"The value of {label} must be a literal, ? or @name, not {_shown(node)}.")
+        f"{subject} must be a literal, ? or @name, not {_shown(node)}.")
+
+
+_HIDDEN_VALUES = (exp.National, exp.HexString, exp.BitString, exp.ByteString)
 
 
 def _shown(node: exp.Expression) -> str:
-    """SQL of a node for an error message, its quoted values hidden (they may be secrets)."""
+    """SQL of a node for an error message, its quoted values and quoted names hidden
+    (they may be secrets, or a secret given in the wrong quotes)."""
     def hide(n: exp.Expression) -> exp.Expression:
-        if (isinstance(n, exp.Literal) and n.is_string) or isinstance(n, exp.National):
+        if (isinstance(n, exp.Literal) and n.is_string) or isinstance(n, _HIDDEN_VALUES):
             return exp.Literal.string("...")
+        if isinstance(n, exp.Identifier) and n.quoted:
+            return exp.to_identifier("...", quoted=True)
         return n
 
     return repr(node.transform(hide).sql(dialect="tsql"))

@@ -330,6 +330,48 @@ def test_what_is_not_a_call_is_refused_by_name(text: str, words: str) -> None:
         sql.parse(text)
 
 
+SECRET = "TOPSECRET-7Qx"
+
+
+@pytest.mark.parametrize("text", [
+    f"EXEC P A=('{SECRET}'",                   # sqlglot: Expecting )
+    f"EXEC 'x' ; EXEC N'{SECRET}'",             # ... but got <Token NATIONAL_STRING ...>
+    f"EXEC P A='a' B='{SECRET}' ('",            # a quote left open
+    f'EXEC P OAuthClientSecret="{SECRET}"',     # a value in the wrong quotes
+    f"EXEC P [{SECRET}]",
+    f"EXEC P A=1+N'{SECRET}'",
+    f"EXEC P A=1+\"{SECRET}\"",
+    f"EXEC P A=0x{SECRET.encode().hex()}",
+    f"EXEC P A={SECRET.encode().hex()[:6]}23 'x'",
+    f"EXEC P '{SECRET}' = 1",                    # a value where a name belongs
+    f'EXEC P "{SECRET}" . A = 1',
+])
+def test_a_refused_statement_never_shows_its_values(text: str) -> None:
+    """Neither the message nor anything chained to it (a traceback prints both) holds a
+    value, quoted or hex, or a name in quotes: it may be a secret in the wrong quotes."""
+    with pytest.raises(cdata_oauth.ProgrammingError) as caught:
+        sql.parse(text)
+    shown = [str(caught.value), repr(caught.value.args)]
+    cause = caught.value.__cause__ or (
+        None if caught.value.__suppress_context__ else caught.value.__context__)
+    assert cause is None
+    for hidden in (SECRET, SECRET.encode().hex()[:6]):
+        assert not any(hidden in s for s in shown), shown
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ('EXEC P OAuthClientSecret="x"', "OAuthClientSecret is a name in double quotes or "
+                                     "brackets; T-SQL quotes a value with single quotes"),
+    ("EXEC P [x]", "Value 1 is a name in double quotes"),
+    ("EXEC P A=0xAB", "A is a binary literal"),
+    ("EXECUTE 12", "near a number: Expected table name but got a number"),
+    ("EXEC", "got the end of the statement"),
+])
+def test_a_refused_value_says_what_it_is_instead(text: str, words: str) -> None:
+    with pytest.raises(cdata_oauth.ProgrammingError, match=words):
+        sql.parse(text)
+
+
 def test_every_kind_of_value_is_read_from_the_tree() -> None:
     """The usual ``Name = literal`` is read straight from sqlglot's nodes; every other form
     goes the general way, and both give the same slots."""
