@@ -68,7 +68,11 @@ def _pattern(values: tuple[str, ...]) -> tuple[tuple[str, ...], re.Pattern[str]]
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie",
                             "x-api-key"})
 _EXTRA_SECRET_FIELDS = frozenset({"oauth_signature", "assertion", "client_assertion",
-                                  "signature", "sig", "id_token", "session_state"})
+                                  "signature", "sig", "id_token", "session_state",
+                                  # API keys in query strings (?key=, ?api_key=): not
+                                  # "key" as a word, which oauth_consumer_key (an id) has
+                                  "key", "api_key", "apikey", "api-key", "x-api-key",
+                                  "access_key", "private_key", "subscription-key"})
 _NOT_SECRET_FIELDS = frozenset({"code_challenge", "code_challenge_method", "token_type",
                                 "response_type", "grant_type", "token_endpoint_auth_method",
                                 "oauth_signature_method", "oauth_callback_confirmed",

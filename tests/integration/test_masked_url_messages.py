@@ -26,6 +26,7 @@ PLACES = {
     "query": "{scheme}://{host}{path}?client_secret=" + SECRET + "&next=1",
     "userinfo": "{scheme}://user:" + SECRET + "@{host}{path}",
     "fragment": "{scheme}://{host}{path}#access_token=" + SECRET + "&state=1",
+    "api key": "{scheme}://{host}{path}?key=" + SECRET + "&api_key=" + SECRET + "&next=1",
 }
 #: Why the URL is refused: (scheme, host, path, words of the message).
 REFUSALS = {
