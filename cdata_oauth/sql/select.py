@@ -30,9 +30,9 @@ def run_select(ast: exp.Select, tables: Mapping[str, Table]
         result = execute(ast, tables=data, dialect="tsql")
     except SqlglotError as exc:
         raise ProgrammingError(f"Cannot run the SELECT: {exc}".split("\n")[0]
-                               + f"; {_CHECK_COLUMNS}") from exc
+                               + f"; {_CHECK_COLUMNS}") from None
     except (TypeError, ValueError, KeyError, ZeroDivisionError) as exc:
         raise ProgrammingError(f"Cannot run the SELECT: {type(exc).__name__}: {exc}; "
-                               f"{_CHECK_COLUMNS}") from exc
+                               f"{_CHECK_COLUMNS}") from None  # its frames quote the statement
     columns = tuple(canonical.get(c.lower(), c) for c in result.columns)
     return columns, [tuple(r) for r in result.rows]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -119,3 +120,18 @@ def test_bad_select_on_a_system_table(conn: cdata_oauth.Connection) -> None:
     assert "column names" in str(info.value)
     with pytest.raises(cdata_oauth.ProgrammingError, match="1 \\? placeholder"):
         conn.execute("SELECT * FROM sys_procedures WHERE ProcedureName = ?")
+
+
+@pytest.mark.parametrize("statement", [
+    "SELECT * FROM sys_procedures WHERE ProcedureName = 'TOPSECRET-4k' + 1",
+    "SELECT ProcedureName / 'TOPSECRET-4k' FROM sys_procedures",
+])
+def test_a_select_that_fails_to_run_chains_nothing_that_quotes_it(
+        conn: cdata_oauth.Connection, statement: str) -> None:
+    """sqlglot's executor runs generated code whose frames quote the expression; a printed
+    traceback must not show them."""
+    with pytest.raises(cdata_oauth.ProgrammingError) as info:
+        conn.execute(statement)
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert "TOPSECRET-4k" not in "".join(traceback.format_exception(info.value))
+    assert "Cannot run the SELECT" in str(info.value)
