@@ -256,7 +256,12 @@ class Cursor:
     def fetchmany(self, size: int | None = None) -> list[tuple[Any, ...]]:
         rows = self._rows()
         count = self.arraysize if size is None else size
-        chunk = rows[self._position:self._position + max(count, 0)]
+        if type(count) is not int or count < 0:  # bool too: fetchmany(True) is a slip
+            given = "arraysize" if size is None else "size"
+            raise ProgrammingError(
+                f"fetchmany {given} is {count!r}; give a whole number of rows, 0 or more "
+                "(fetchall() reads every row).")
+        chunk = rows[self._position:self._position + count]
         self._position += len(chunk)
         return chunk
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import enum
+import re
 import subprocess
 import sys
 import threading
@@ -197,6 +198,18 @@ def test_fetchmany_fetchall_and_iteration(conn: cdata_oauth.Connection) -> None:
     assert cursor.fetchall() == []
     assert cursor.fetchmany(5) == []
     assert cursor.fetchone() is None
+
+
+@pytest.mark.parametrize(("size", "arraysize", "named"), [
+    ("2", 1, "size is '2'"), (-1, 1, "size is -1"), (True, 1, "size is True"),
+    (None, 2.5, "arraysize is 2.5"), (None, -3, "arraysize is -3")])
+def test_fetchmany_refuses_a_size_that_is_not_a_count(
+        conn: cdata_oauth.Connection, size: Any, arraysize: Any, named: str) -> None:
+    cursor = conn.execute("SELECT ProcedureName FROM sys_procedures")
+    cursor.arraysize = arraysize
+    with pytest.raises(cdata_oauth.ProgrammingError, match=f"fetchmany {re.escape(named)}"):
+        cursor.fetchmany(size)
+    assert len(cursor.fetchall()) == cursor.rowcount  # nothing was consumed
 
 
 def test_failed_execute_leaves_no_result(conn: cdata_oauth.Connection) -> None:
