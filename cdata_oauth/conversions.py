@@ -4,9 +4,11 @@ script inputs and script attributes read them here, so each accepts the same wor
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
-__all__ = ["BOOL_WORDS", "optional_text", "parse_bool", "text_or_none", "whole_number"]
+__all__ = ["BOOL_WORDS", "PLAIN_TYPES", "SCALAR_NAMES", "optional_text", "parse_bool",
+           "plain_scalar", "text_or_none", "whole_number"]
 
 _TRUE = frozenset(("TRUE", "YES", "ON", "1"))
 _FALSE = frozenset(("FALSE", "NO", "OFF", "0"))
@@ -53,3 +55,38 @@ def whole_number(value: Any) -> int | None:
         return int(float(value))
     except (TypeError, ValueError, OverflowError):
         return None
+
+
+PLAIN_TYPES = frozenset((str, int, float, bool, type(None)))
+"""The types taken as they are, checked first (and at C speed by callers with many)."""
+SCALAR_NAMES = "str, int, float, bool, decimal.Decimal, bytes (UTF-8), a date/time or None"
+"""What ``plain_scalar`` takes, for error messages."""
+_PLAIN_OF: tuple[tuple[type, Any], ...] = ((str, str.__str__), (int, int.__int__),
+                                           (float, float.__float__))
+
+
+def plain_scalar(value: Any) -> Any:
+    """A property or parameter value as it is used, never stringified: a list or dict
+    would reach the provider as its repr (``scope=[1, 2]``).
+
+    bytes are UTF-8 text (drivers hand text over as bytes; UnicodeDecodeError when they
+    are not); a subclass of str, int or float gives its plain value (an Enum on str: its
+    value, not "E.X"), a whole number of another library (numpy.int64) its int; Decimal
+    and date/time values are kept. Anything else raises
+    TypeError with the type's name, for the caller to raise its own error."""
+    kind = type(value)
+    if kind in PLAIN_TYPES:
+        return value
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8")
+    for base, plain in _PLAIN_OF:
+        if isinstance(value, base):
+            return plain(value)
+    if hasattr(kind, "__index__"):  # a whole number of another library (numpy's int64)
+        return kind.__index__(value)
+    # a Decimal or a date exists only once its module is loaded: no import needed here
+    decimal, datetime = sys.modules.get("decimal"), sys.modules.get("datetime")
+    if (decimal is not None and isinstance(value, decimal.Decimal)) or (
+            datetime is not None and isinstance(value, datetime.date | datetime.time)):
+        return value
+    raise TypeError(kind.__name__)

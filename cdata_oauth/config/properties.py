@@ -10,8 +10,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit
 
-from cdata_oauth.conversions import BOOL_WORDS, parse_bool
-from cdata_oauth.exceptions import ProgrammingError
+from cdata_oauth.conversions import BOOL_WORDS, PLAIN_TYPES, SCALAR_NAMES, parse_bool, plain_scalar
+from cdata_oauth.exceptions import DataError, ProgrammingError
 from cdata_oauth.lazy import resolve
 from cdata_oauth.names import did_you_mean
 from cdata_oauth.redaction import is_secret_name, mask, mask_url
@@ -47,6 +47,8 @@ class PropertySpec(NamedTuple):
         """The value in this property's type; ProgrammingError names the property."""
         if value is None:
             return None
+        if type(value) not in PLAIN_TYPES:
+            value = self._plain(value, label)
         if self.kind == "int":
             if isinstance(value, bool):
                 raise _bad_value(self, value, "a whole number", label)
@@ -69,6 +71,20 @@ class PropertySpec(NamedTuple):
                     return allowed
             raise _bad_value(self, value, "one of " + ", ".join(self.allowed), label)
         return text
+
+
+    def _plain(self, value: Any, label: str) -> Any:
+        """A bytes, Decimal or subclass value made plain; a list, dict or object refused
+        (it would reach the provider as its repr)."""
+        try:
+            return plain_scalar(value)
+        except UnicodeDecodeError:
+            raise DataError(f"{label.format(name=self.name)} is bytes that are not UTF-8 "
+                            "text; pass a str.") from None
+        except TypeError:
+            raise ProgrammingError(
+                f"{label.format(name=self.name)} is of type {type(value).__name__!r}; pass "
+                f"one of {SCALAR_NAMES}.") from None
 
 
 def _bad_value(spec: PropertySpec, value: Any, wanted: str, label: str) -> ProgrammingError:

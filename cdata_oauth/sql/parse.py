@@ -24,6 +24,7 @@ from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokenizer_core import Token, TokenType
 
+from cdata_oauth.conversions import PLAIN_TYPES, SCALAR_NAMES, plain_scalar
 from cdata_oauth.exceptions import DataError, NotSupportedError, ProgrammingError
 from cdata_oauth.redaction import mask
 
@@ -522,41 +523,24 @@ def _number(text: str) -> int | float:
         return float(text)
 
 
-_SCALARS = frozenset((str, int, float, bool, decimal.Decimal, type(None), datetime.datetime,
-                      datetime.date, datetime.time))
+_SCALARS = PLAIN_TYPES | {decimal.Decimal, datetime.datetime, datetime.date, datetime.time}
 """The types a parameter value may have as they are (PEP 249's Date, Time and Timestamp
-are the datetime types); a subclass of str, int or float is bound as its plain value."""
-_PLAIN: tuple[tuple[type, Any], ...] = ((str, str.__str__), (int, int.__int__),
-                                        (float, float.__float__))
-"""The plain value of a subclass, e.g. an Enum on str: its value, not str(), which is "E.X"."""
-_BOUND_TYPES = "str, int, float, bool, decimal.Decimal, bytes (UTF-8), a date/time or None"
+are the datetime types): the fast path's check."""
 
 
 def check_parameter(value: Any, label: str) -> Any:
     """The value a ``?``/``@name`` parameter (or a callproc value) binds, or an error naming
-    the parameter (``label``: "parameter 1" or "@name") and its type, as sqlite3 does.
-
-    Only scalars are bound: a list or dict would reach the provider as its repr
-    (``scope=[1, 2]``). bytes are taken as UTF-8 text, because drivers and frameworks hand
-    text over as bytes (sqlite3 accepts bytes too); a value is never stringified."""
-    kind = type(value)
-    if kind in _SCALARS:
-        return value
-    if isinstance(value, bytes | bytearray):
-        try:
-            return bytes(value).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise DataError(
-                f"Error binding {label}: its bytes are not UTF-8 text (at byte {exc.start}); "
-                "pass a str, or bytes encoded as UTF-8.") from None
-    for base, plain in _PLAIN:
-        if isinstance(value, base):
-            return plain(value)
-    if isinstance(value, decimal.Decimal | datetime.date | datetime.time):
-        return value
-    raise ProgrammingError(
-        f"Error binding {label}: type {kind.__name__!r} is not supported; pass one of "
-        f"{_BOUND_TYPES}.")
+    the parameter (``label``: "parameter 1" or "@name") and its type, as sqlite3 does."""
+    try:
+        return plain_scalar(value)
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"Error binding {label}: its bytes are not UTF-8 text (at byte {exc.start}); "
+            "pass a str, or bytes encoded as UTF-8.") from None
+    except TypeError:
+        raise ProgrammingError(
+            f"Error binding {label}: type {type(value).__name__!r} is not supported; pass "
+            f"one of {SCALAR_NAMES}.") from None
 
 
 def _named_params(params: Mapping[str, Any]) -> dict[str, Any]:

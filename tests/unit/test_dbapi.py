@@ -286,6 +286,14 @@ class _Level(enum.IntEnum):
     HIGH = 3
 
 
+class _Index:
+    """A whole number of another library, as numpy's int64: not an int, but has
+    __index__."""
+
+    def __index__(self) -> int:
+        return 41
+
+
 UNSUPPORTED = [[1, 2], (1,), {"a": 1}, {1}, object(), frozenset(), range(2)]
 
 
@@ -322,7 +330,7 @@ def test_a_list_scope_never_reaches_the_authorization_url() -> None:
 @pytest.mark.parametrize(("value", "expected"), [
     ("text", "text"), (7, "7"), (2.5, "2.5"), (decimal.Decimal("1.25"), "1.25"),
     (None, None), (b"text", "text"), (bytearray(b"raw"), "raw"), (_Colour.RED, "red"),
-    (_Level.HIGH, "3"),
+    (_Level.HIGH, "3"), (_Index(), "41"),
 ])
 def test_scalar_parameters_are_bound_as_their_values(conn: cdata_oauth.Connection,
                                                      echo: Recorder, value: Any,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import decimal
+import enum
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -127,6 +129,36 @@ def test_bad_properties_fail_at_connect(source: Any, words: tuple[str, ...]) -> 
             cdata_oauth.connect(source)
     for word in words:
         assert word in str(info.value)
+
+
+@pytest.mark.parametrize("value", [["read", "write"], ("read",), {"read"}, {"a": 1}, object()],
+                         ids=lambda v: type(v).__name__)
+def test_a_property_of_an_unsupported_type_is_refused_never_stringified(value: Any) -> None:
+    """A list would reach the provider as its repr (scope=['read', 'write']); as for
+    parameters, only scalars are taken, and a secret's value is still not shown."""
+    for name in ("Scope", "OAuthClientSecret", "Timeout"):
+        with pytest.raises(cdata_oauth.ProgrammingError) as info:
+            cdata_oauth.connect(**{name: value})
+        assert f"Connection property {name} is of type '{type(value).__name__}'" in str(info.value)
+        assert "str, int, float, bool" in str(info.value)
+
+
+class _Version(str, enum.Enum):
+    TWO = "2.0"
+
+
+@pytest.mark.parametrize(("name", "value", "expected"), [
+    ("OAuthClientSecret", b"s3cret", "s3cret"), ("Scope", bytearray(b"read"), "read"),
+    ("OAuthVersion", _Version.TWO, "2.0"), ("Timeout", decimal.Decimal(30), 30),
+    ("Scope", decimal.Decimal("1.5"), "1.5")])
+def test_a_scalar_property_is_taken_as_its_plain_value(name: str, value: Any,
+                                                       expected: Any) -> None:
+    assert cdata_oauth.connect(**{name: value}).properties[name] == expected
+
+
+def test_a_property_of_bytes_that_are_not_utf8_is_a_data_error() -> None:
+    with pytest.raises(cdata_oauth.DataError, match="OAuthClientSecret is bytes that are not"):
+        cdata_oauth.connect(OAuthClientSecret=b"\xff\xfe")
 
 
 def test_connect_rejects_a_non_string() -> None:
