@@ -5,7 +5,7 @@ operation -> result rows (one, or one per ``api:push``).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import wraps
 from typing import Any, TypeVar, cast
 
@@ -199,6 +199,12 @@ class Cursor:
         self._check_usable()
         self._result, self.rowcount, self._position = None, -1, 0
         sql.parse(operation)  # a bad statement fails even when there is nothing to run
+        if isinstance(seq_of_parameters, str | bytes | Mapping) \
+                or not isinstance(seq_of_parameters, Iterable):
+            raise ProgrammingError(
+                "executemany takes a sequence (or iterator) of parameter sets, e.g. "
+                f"[('a',), ('b',)], not {type(seq_of_parameters).__name__}; for one set use "
+                "execute().")
         rows: list[tuple[Any, ...]] = []
         last: ResultSet | None = None
         for parameters in seq_of_parameters:

@@ -248,6 +248,22 @@ def test_executemany_empty_runs_nothing_but_checks_the_statement(
         cursor.executemany("EXEC Echo A=", [])
 
 
+@pytest.mark.parametrize("sets", [5, "ab", b"ab", {"a": "x"}, None],
+                         ids=lambda v: type(v).__name__)
+def test_executemany_refuses_what_is_not_a_sequence_of_parameter_sets(
+        conn: cdata_oauth.Connection, echo: Recorder, sets: Any) -> None:
+    with pytest.raises(cdata_oauth.ProgrammingError,
+                       match=f"sequence .* of parameter sets.*not {type(sets).__name__}"):
+        conn.cursor().executemany("EXEC Echo A=?", sets)
+    assert echo.calls == []
+
+
+def test_executemany_takes_an_iterator(conn: cdata_oauth.Connection) -> None:
+    cursor = conn.cursor()
+    cursor.executemany("EXEC Echo A=?", ((v,) for v in ("x", "y")))
+    assert [r[0] for r in cursor.fetchall()] == ["x", "y"]
+
+
 def test_callproc_with_mapping(conn: cdata_oauth.Connection, echo: Recorder) -> None:
     cursor = conn.cursor()
     params = {"A": "x", "@N": "7", "OAuthParam:scope_hint": "s"}
