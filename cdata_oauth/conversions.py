@@ -72,8 +72,8 @@ def plain_scalar(value: Any) -> Any:
     bytes are UTF-8 text (drivers hand text over as bytes; UnicodeDecodeError when they
     are not); a subclass of str, int or float gives its plain value (an Enum on str: its
     value, not "E.X"), a whole number of another library (numpy.int64) its int; Decimal
-    and date/time values are kept. Anything else raises
-    TypeError with the type's name, for the caller to raise its own error."""
+    and date/time values are kept. Anything else raises TypeError with the type's name,
+    for the caller to raise its own error."""
     kind = type(value)
     if kind in PLAIN_TYPES:
         return value

@@ -72,7 +72,6 @@ class PropertySpec(NamedTuple):
             raise _bad_value(self, value, "one of " + ", ".join(self.allowed), label)
         return text
 
-
     def _plain(self, value: Any, label: str) -> Any:
         """A bytes, Decimal or subclass value made plain; a list, dict or object refused
         (it would reach the provider as its repr)."""

@@ -13,14 +13,12 @@ from cdata_oauth.config.properties import REGISTRY, ConnectionProperties
 from cdata_oauth.oauth.device import DeviceCode, parse_device_code, prompt
 from cdata_oauth.oauth.operations import BUILTIN_OPERATIONS
 from cdata_oauth.redaction import MASK, is_secret_name
+from tests.unit.test_assertions import CLIENT_ASSERTION_INPUTS
 
 TRANSPORT_INPUTS = ["Timeout", "LogFile", "Proxy_Auto", "Proxy_Server", "Proxy_Port",
                     "Proxy_User", "Proxy_Password", "Proxy_AuthScheme", "Proxy_AuthToken",
                     "Proxy_SSLType", "Firewall_Type", "Firewall_Server", "Firewall_Port",
                     "Firewall_User", "Firewall_Password"]
-CLIENT_ASSERTION_INPUTS = ["OAuthJWTCert", "OAuthJWTCertType", "OAuthJWTCertPassword",
-                           "OAuthJWTAudience", "OAuthJWTValidityTime", "OAuthJWTAlgorithm",
-                           "OAuthJWTPublicKeyId", "OAuthClientAssertion"]
 
 
 def test_grant_type_offers_device_and_the_device_authorization_url_is_a_property() -> None:
@@ -36,7 +34,7 @@ def test_get_oauth_device_code_declares_the_inputs_and_outputs_of_the_issue() ->
     inputs = [i.name for i in script.inputs]
     assert inputs[:4] == ["OAuthClientId", "OAuthClientSecret", "OAuthDeviceAuthorizationURL",
                           "Scope"]
-    assert inputs[4:12] == CLIENT_ASSERTION_INPUTS
+    assert tuple(inputs[4:12]) == CLIENT_ASSERTION_INPUTS
     assert inputs[12:14] == ["OtherOptions", "OAuthParam:*"]
     assert inputs[14:] == TRANSPORT_INPUTS
     assert [o.name for o in script.outputs] == [
